@@ -1,0 +1,373 @@
+#include "agent/backup/archiver.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <unordered_map>
+
+#include <boost/filesystem.hpp>
+
+#include "agent/backup/blob_saver.h"
+#include "agent/backup/file_chunker.h"
+#include "agent/fsmeta/node_reader.h"
+#include "agent/util/fd.h"
+#include "core/base/thread_pool.h"
+
+namespace coffre::backup {
+
+namespace {
+
+using format::Node;
+using format::NodeType;
+using format::Tree;
+
+// The part of "/" that leads to the paths being backed up.
+struct VirtualDir {
+  std::map<std::string, VirtualDir> children;
+  bool is_target = false;
+};
+
+const Node* FindNode(const Tree* tree, const std::string& name) {
+  if (!tree) return nullptr;
+  auto it = std::lower_bound(tree->nodes.begin(), tree->nodes.end(), name,
+                             [](const Node& n, const std::string& v) { return n.name < v; });
+  return it != tree->nodes.end() && it->name == name ? &*it : nullptr;
+}
+
+uint64_t LinkGroup(uint64_t device, uint64_t inode) {
+  uint64_t z = device * 0x9e3779b97f4a7c15ULL + inode;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return z == 0 ? 1 : z;
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+class Walker {
+ public:
+  Walker(repo::Repository& repo, const BackupOptions& options, BlobSaver& saver,
+         const std::function<void(const BackupProgress&)>& progress)
+      : repo_(repo), options_(options), saver_(saver), progress_cb_(progress),
+        hasher_(repo.NewHasher()),
+        chunker_(repo.config().chunker,
+                 chunker::DeriveGearTable(repo.keys().chunker_key)),
+        file_chunker_(&chunker_) {}
+
+  Result<BlobId> SaveVirtual(const std::string& path, const VirtualDir& dir, const Tree* parent);
+  format::SnapshotStats stats() const { return stats_; }
+
+ private:
+  Result<BlobId> SaveDirContents(int dirfd, const std::string& path, const Tree* parent);
+  // The saved node, or nullopt if the entry was skipped with a warning.
+  Result<std::optional<Node>> SaveEntry(int dirfd, const std::string& path,
+                                        const std::string& name, const Node* parent);
+  // OK with content filled, a fatal error, or a per-file error (warned).
+  Status SaveFileContent(int dirfd, const std::string& path, Node& node, const Node* parent,
+                         bool* skipped);
+  Result<BlobId> SaveTree(Tree tree);
+  std::optional<Tree> LoadParentTree(const Node* parent);
+  void Warn(const std::string& path, const Status& s) {
+    ++stats_.errors;
+    if (options_.warn) options_.warn(path + ": " + s.message());
+  }
+  Status CheckFatal() const {
+    if (options_.cancel && options_.cancel->load()) return CancelledError("interrupted");
+    return saver_.error();
+  }
+  void Report(const std::string& path) {
+    if (!progress_cb_) return;
+    progress_.current = path;
+    progress_.bytes_read = file_chunker_.bytes_read();
+    progress_cb_(progress_);
+  }
+
+  repo::Repository& repo_;
+  const BackupOptions& options_;
+  BlobSaver& saver_;
+  BackupProgress progress_;
+  std::function<void(const BackupProgress&)> progress_cb_;
+  std::unique_ptr<crypto::HmacSha256> hasher_;
+  chunker::Chunker chunker_;
+  FileChunker file_chunker_;
+  format::SnapshotStats stats_;
+  struct Linked {
+    std::vector<BlobId> content;
+    std::vector<format::Extent> sparse;
+  };
+  std::unordered_map<uint64_t, Linked> links_;  // by link group
+};
+
+
+std::optional<Tree> Walker::LoadParentTree(const Node* parent) {
+  if (!parent || parent->type != NodeType::kDir || !parent->subtree) return std::nullopt;
+  auto tree = repo_.LoadTree(*parent->subtree);
+  if (!tree) return std::nullopt;  // no cache: every file is read, nothing lost
+  return std::move(*tree);
+}
+
+Result<BlobId> Walker::SaveTree(Tree tree) {
+  ASSIGN_OR_RETURN(Bytes encoded, format::EncodeTree(std::move(tree)));
+  BlobId id(hasher_->Compute(encoded));
+  saver_.Save(format::BlobType::kTree, id, std::move(encoded));
+  RETURN_IF_ERROR(saver_.error());
+  return id;
+}
+
+Result<BlobId> Walker::SaveVirtual(const std::string& path, const VirtualDir& dir,
+                                   const Tree* parent) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return Err(ErrnoStatus(errno, "open " + path));
+  if (dir.is_target) return SaveDirContents(fd.get(), path, parent);
+
+  Tree tree;
+  for (const auto& [name, child] : dir.children) {
+    const std::string child_path = JoinPath(path, name);
+    const Node* parent_node = FindNode(parent, name);
+    if (child.is_target) {
+      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(fd.get(), child_path, name, parent_node));
+      if (node) tree.nodes.push_back(std::move(*node));
+      continue;
+    }
+    // A folder on the way to a target: its metadata, and only the children
+    // that lead to targets.
+    auto node = fsmeta::ReadNode(fd.get(), name);
+    if (!node) {
+      Warn(child_path, node.error());
+      continue;
+    }
+    if (node->type != NodeType::kDir) {
+      Warn(child_path, InvalidArgumentError("not a directory"));
+      continue;
+    }
+    std::optional<Tree> parent_tree = LoadParentTree(parent_node);
+    ASSIGN_OR_RETURN(BlobId subtree,
+                     SaveVirtual(child_path, child, parent_tree ? &*parent_tree : nullptr));
+    node->subtree = subtree;
+    ++stats_.dirs;
+    tree.nodes.push_back(std::move(*node));
+  }
+  return SaveTree(std::move(tree));
+}
+
+Result<BlobId> Walker::SaveDirContents(int dirfd, const std::string& path, const Tree* parent) {
+  Tree tree;
+  auto names = fsmeta::ListDir(dirfd);
+  if (!names) {
+    Warn(path, names.error());
+    return SaveTree(std::move(tree));
+  }
+  for (const std::string& name : *names) {
+    RETURN_IF_ERROR(CheckFatal());
+    const std::string child_path = JoinPath(path, name);
+    ASSIGN_OR_RETURN(std::optional<Node> node,
+                     SaveEntry(dirfd, child_path, name, FindNode(parent, name)));
+    if (node) tree.nodes.push_back(std::move(*node));
+  }
+  return SaveTree(std::move(tree));
+}
+
+Result<std::optional<Node>> Walker::SaveEntry(int dirfd, const std::string& path,
+                                              const std::string& name, const Node* parent) {
+  auto node = fsmeta::ReadNode(dirfd, name);
+  if (!node) {
+    Warn(path, node.error());
+    return std::optional<Node>();
+  }
+  if (node->type == NodeType::kDir) {
+    UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
+      Warn(path, ErrnoStatus(errno, "open"));
+      return std::optional<Node>();
+    }
+    std::optional<Tree> parent_tree = LoadParentTree(parent);
+    ASSIGN_OR_RETURN(BlobId subtree,
+                     SaveDirContents(fd.get(), path, parent_tree ? &*parent_tree : nullptr));
+    node->subtree = subtree;
+    ++stats_.dirs;
+    ++progress_.dirs;
+  } else if (node->type == NodeType::kFile) {
+    bool skipped = false;
+    RETURN_IF_ERROR(SaveFileContent(dirfd, path, *node, parent, &skipped));
+    if (skipped) return std::optional<Node>();
+    ++stats_.files;
+    stats_.bytes += node->size;
+    ++progress_.files;
+    progress_.bytes += node->size;
+    Report(path);
+  }
+  return std::optional<Node>(std::move(*node));
+}
+
+Status Walker::SaveFileContent(int dirfd, const std::string& path, Node& node,
+                               const Node* parent, bool* skipped) {
+  if (node.nlink > 1) {
+    node.link_group = LinkGroup(node.device, node.inode);
+    auto it = links_.find(node.link_group);
+    if (it != links_.end()) {
+      node.content = it->second.content;
+      node.sparse = it->second.sparse;
+      return Status::Ok();
+    }
+  }
+  // The change cache: same size, mtime, ctime and inode as in the parent
+  // snapshot, and every chunk still indexed: reuse the chunk list unread.
+  if (!options_.force && parent && parent->type == NodeType::kFile &&
+      parent->size == node.size && parent->mtime_ns == node.mtime_ns &&
+      parent->ctime_ns == node.ctime_ns && parent->inode == node.inode &&
+      std::all_of(parent->content.begin(), parent->content.end(),
+                  [&](const BlobId& id) { return repo_.index().HasBlob(id); })) {
+    node.content = parent->content;
+    node.sparse = parent->sparse;
+  } else {
+    UniqueFd fd(openat(dirfd, node.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME));
+    if (!fd.valid() && errno == EPERM)  // O_NOATIME needs ownership
+      fd = UniqueFd(openat(dirfd, node.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd.valid()) {
+      Warn(path, ErrnoStatus(errno, "open"));
+      *skipped = true;
+      return Status::Ok();
+    }
+    auto extents = fsmeta::FindDataExtents(fd.get(), node.size);
+    if (!extents) {
+      Warn(path, extents.error());
+      *skipped = true;
+      return Status::Ok();
+    }
+    node.sparse = std::move(*extents);
+    bool fatal = false;
+    Status s = file_chunker_.Run(
+        fd.get(), node.size, node.sparse, options_.cancel, [&](ByteView chunk) -> Status {
+          BlobId id(hasher_->Compute(chunk));
+          node.content.push_back(id);
+          saver_.Save(format::BlobType::kData, id, Bytes(chunk.begin(), chunk.end()));
+          Status e = saver_.error();
+          if (!e.ok()) fatal = true;
+          return e;
+        });
+    if (!s.ok()) {
+      if (fatal || s.code() == ErrorCode::kCancelled) return s;
+      Warn(path, s);
+      *skipped = true;
+      return Status::Ok();
+    }
+  }
+  if (node.link_group) links_[node.link_group] = Linked{node.content, node.sparse};
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> NormalizePaths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const std::string& p : paths) {
+    if (p.empty()) return Err(InvalidArgumentError("an empty path was given"));
+    boost::system::error_code ec;
+    boost::filesystem::path abs = boost::filesystem::absolute(p, boost::filesystem::current_path(ec));
+    std::string normal = abs.lexically_normal().string();
+    while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+    if (normal.size() > 1 && normal.ends_with("/.")) normal.resize(normal.size() - 2);
+    if (normal.empty()) normal = "/";
+    struct stat st;
+    if (lstat(normal.c_str(), &st) != 0) return Err(ErrnoStatus(errno, normal));
+    out.push_back(normal);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+VirtualDir BuildVirtualRoot(const std::vector<std::string>& paths) {
+  VirtualDir root;
+  for (const std::string& p : paths) {
+    VirtualDir* dir = &root;
+    size_t pos = 1;
+    while (pos <= p.size() && p != "/") {
+      size_t slash = p.find('/', pos);
+      if (slash == std::string::npos) slash = p.size();
+      dir = &dir->children[p.substr(pos, slash - pos)];
+      pos = slash + 1;
+    }
+    dir->is_target = true;
+  }
+  return root;
+}
+
+// The latest snapshot of the same host and paths, for the change cache.
+std::optional<format::Snapshot> FindParent(repo::Repository& repo, const std::string& host,
+                                           const std::vector<std::string>& paths,
+                                           std::optional<ObjectId>* parent_id) {
+  auto all = repo.ListSnapshots();
+  if (!all) return std::nullopt;
+  for (auto it = all->rbegin(); it != all->rend(); ++it) {
+    if (it->snapshot.host == host && it->snapshot.paths == paths) {
+      *parent_id = it->id;
+      return it->snapshot;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<BackupResult> RunBackup(repo::Repository& repo, const BackupOptions& options,
+                               const std::function<void(const BackupProgress&)>& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  format::Snapshot snapshot;
+  snapshot.time_ns = repo::NowNs();
+  snapshot.host = options.host.empty() ? repo::HostName() : options.host;
+  snapshot.user = repo::UserNameOfProcess();
+  snapshot.tags = options.tags;
+  snapshot.program_version = "coffre 0.1.0";
+  ASSIGN_OR_RETURN(snapshot.paths, NormalizePaths(options.paths));
+  if (snapshot.paths.empty()) return Err(InvalidArgumentError("no path to back up"));
+
+  RETURN_IF_ERROR(repo.LoadIndex());
+  ASSIGN_OR_RETURN(size_t reused, repo.IndexOrphanPacks([&](const std::string& m) {
+    if (options.warn) options.warn("skipping unreadable pack: " + m);
+  }));
+  (void)reused;
+
+  std::optional<format::Snapshot> parent;
+  if (options.parent) {
+    ASSIGN_OR_RETURN(format::Snapshot p, repo.LoadSnapshot(*options.parent));
+    parent = std::move(p);
+    snapshot.parent = options.parent;
+  } else if (!options.force) {
+    parent = FindParent(repo, snapshot.host, snapshot.paths, &snapshot.parent);
+  }
+  std::optional<Tree> parent_root;
+  if (parent && !options.force) {
+    auto tree = repo.LoadTree(parent->root);
+    if (tree) parent_root = std::move(*tree);
+  }
+
+  int level = options.compression_level >= 0 ? options.compression_level
+                                             : repo.config().compression_level;
+  repo::PackUploader uploader(&repo);
+  size_t workers = DefaultConcurrency();
+  BlobSaver saver(&uploader, level, workers, 2 * workers);
+  Walker walker(repo, options, saver, progress);
+  auto root = walker.SaveVirtual("/", BuildVirtualRoot(snapshot.paths),
+                                 parent_root ? &*parent_root : nullptr);
+  Status finished = saver.Finish();
+  Status flushed = uploader.Flush();
+  if (!root) return Err(root.error());
+  RETURN_IF_ERROR(finished);
+  RETURN_IF_ERROR(flushed);
+
+  snapshot.root = *root;
+  snapshot.stats = walker.stats();
+  snapshot.stats.new_bytes = uploader.bytes_stored();
+  snapshot.stats.duration_ms = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+          .count());
+  if (options.cancel && options.cancel->load()) return Err(CancelledError("interrupted"));
+  ASSIGN_OR_RETURN(ObjectId id, repo.SaveSnapshot(snapshot));
+  return BackupResult{id, std::move(snapshot)};
+}
+
+}  // namespace coffre::backup

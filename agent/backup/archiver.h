@@ -1,0 +1,57 @@
+// Archiver: takes a snapshot of local paths into a repository.
+//
+// The walk runs on the calling thread, directory by directory through open
+// directory fds (no path is ever longer than one name, so paths of any length
+// work and no symlink is followed). For each file it asks the change cache
+// (the parent snapshot's node of the same path) whether size, mtime, ctime
+// and inode are unchanged; if so the file is not read at all. Otherwise it
+// is read, cut into chunks and hashed here, and new chunks go to BlobSaver's
+// workers. Each directory becomes a tree blob once its entries are done.
+//
+// An entry that cannot be read is reported through `warn`, counted in
+// stats.errors and left out; the snapshot is still saved ("partial").
+// Thread-safety: one Run at a time per Archiver.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/repo/repository.h"
+
+namespace coffre::backup {
+
+struct BackupOptions {
+  std::vector<std::string> paths;  // made absolute and normalized by Run
+  std::vector<std::string> tags;
+  std::string host;                // default: this machine's name
+  int compression_level = -1;      // -1: the repository's default
+  bool force = false;              // ignore the parent: read every file
+  std::optional<ObjectId> parent;  // default: latest of same host and paths
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(const std::string&)> warn;  // one line per problem
+};
+
+struct BackupProgress {
+  uint64_t files = 0;
+  uint64_t dirs = 0;
+  uint64_t bytes = 0;
+  uint64_t bytes_read = 0;
+  std::string current;
+};
+
+struct BackupResult {
+  ObjectId snapshot_id;
+  format::Snapshot snapshot;
+};
+
+// Runs a backup. On success the snapshot, its trees, blobs and index are
+// durable. kCancelled if `cancel` was set (packs stored so far are indexed
+// and reused next time); other errors as met (kNoSpace, kIo...).
+// `progress`, if set, is called from this thread now and then.
+Result<BackupResult> RunBackup(repo::Repository& repo, const BackupOptions& options,
+                               const std::function<void(const BackupProgress&)>& progress = {});
+
+}  // namespace coffre::backup

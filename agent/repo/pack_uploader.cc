@@ -1,0 +1,119 @@
+#include "agent/repo/pack_uploader.h"
+
+#include "core/format/index.h"
+
+namespace coffre::repo {
+
+namespace {
+constexpr std::string_view kIndexMagic = "CFIX";
+// An index object every so many packs bounds what a crash leaves unindexed.
+constexpr size_t kPacksPerIndex = 64;
+}  // namespace
+
+PackUploader::PackUploader(Repository* repo, size_t target_pack_size, size_t max_queued)
+    : repo_(repo), target_size_(target_pack_size), max_queued_(max_queued) {
+  uploader_ = std::thread([this] { UploadLoop(); });
+}
+
+PackUploader::~PackUploader() {
+  (void)Flush();
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  uploader_.join();
+}
+
+bool PackUploader::Reserve(const BlobId& id) {
+  if (repo_->index().HasBlob(id)) return false;
+  std::lock_guard lock(mu_);
+  return reserved_.insert(id).second;
+}
+
+Status PackUploader::AddBlob(format::BlobType type, const BlobId& id, compress::Codec codec,
+                             uint32_t raw_len, ByteView stored) {
+  std::unique_lock lock(mu_);
+  if (!error_.ok()) return error_;
+  if (!open_) open_ = std::make_unique<format::PackWriter>(repo_->keys().data_key);
+  open_->AddBlob(type, id, codec, raw_len, stored);
+  if (open_->size() >= target_size_) EnqueueLocked(lock);
+  return error_;
+}
+
+void PackUploader::EnqueueLocked(std::unique_lock<std::mutex>& lock) {
+  // Wait for room so memory stays bounded while storage is slower than CPU.
+  cv_.wait(lock, [this] { return queue_.size() < max_queued_ || !error_.ok(); });
+  queue_.push_back(open_->Finish());
+  open_.reset();
+  cv_.notify_all();
+}
+
+void PackUploader::UploadLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;
+    format::PackWriter::Finished pack = std::move(queue_.front());
+    queue_.pop_front();
+    uploading_ = true;
+    cv_.notify_all();
+    lock.unlock();
+    Status s = repo_->backend().Save({storage::ObjectKind::kData, pack.id.Hex()}, pack.bytes);
+    // An identical pack already stored (same bytes, same name) is fine.
+    if (s.code() == ErrorCode::kAlreadyExists) s = Status::Ok();
+    lock.lock();
+    uploading_ = false;
+    if (!s.ok()) {
+      if (error_.ok()) error_ = s.WithContext("saving pack " + pack.id.Short());
+    } else {
+      format::IndexedPack indexed{pack.id, pack.salt, pack.bytes.size(), std::move(pack.entries)};
+      repo_->index().AddPack(indexed);
+      unindexed_.push_back(std::move(indexed));
+      bytes_stored_ += pack.bytes.size();
+      ++packs_stored_;
+      if (unindexed_.size() >= kPacksPerIndex) {
+        Status is = SaveIndexLocked(lock);
+        if (!is.ok() && error_.ok()) error_ = is;
+      }
+    }
+    cv_.notify_all();
+  }
+}
+
+Status PackUploader::SaveIndexLocked(std::unique_lock<std::mutex>& lock) {
+  if (unindexed_.empty()) return Status::Ok();
+  format::IndexFile file;
+  file.packs = std::move(unindexed_);
+  unindexed_.clear();
+  lock.unlock();
+  auto saved = repo_->SaveSealed(storage::ObjectKind::kIndex, kIndexMagic, format::kIndexVersion,
+                                 format::EncodeIndex(file));
+  lock.lock();
+  if (!saved) return saved.error().WithContext("saving index");
+  return Status::Ok();
+}
+
+Status PackUploader::Flush() {
+  std::unique_lock lock(mu_);
+  if (open_ && open_->blob_count() > 0 && error_.ok()) EnqueueLocked(lock);
+  cv_.wait(lock, [this] { return (queue_.empty() && !uploading_) || !error_.ok(); });
+  if (!error_.ok()) {
+    // Index what did reach storage, so the next run reuses it.
+    (void)SaveIndexLocked(lock);
+    return error_;
+  }
+  return SaveIndexLocked(lock);
+}
+
+uint64_t PackUploader::bytes_stored() const {
+  std::lock_guard lock(mu_);
+  return bytes_stored_;
+}
+
+uint64_t PackUploader::packs_stored() const {
+  std::lock_guard lock(mu_);
+  return packs_stored_;
+}
+
+}  // namespace coffre::repo

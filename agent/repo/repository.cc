@@ -1,0 +1,270 @@
+#include "agent/repo/repository.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "core/base/encoding.h"
+#include "core/crypto/random.h"
+#include "core/format/sealed_object.h"
+
+namespace coffre::repo {
+
+using storage::ObjectKind;
+using storage::ObjectName;
+
+namespace {
+
+constexpr std::string_view kIndexMagic = "CFIX";
+constexpr std::string_view kSnapshotMagic = "CFSN";
+
+ObjectName ConfigName() { return {ObjectKind::kConfig, std::string(storage::kConfigName)}; }
+
+}  // namespace
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
+  return buf;
+}
+
+std::string UserNameOfProcess() {
+  struct passwd pw, *result = nullptr;
+  char buf[1024];
+  if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &result) == 0 && result) return pw.pw_name;
+  return std::to_string(geteuid());
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Result<std::unique_ptr<Repository>> Repository::Init(
+    std::unique_ptr<storage::Backend> backend, ByteView passphrase,
+    const InitOptions& options) {
+  RETURN_IF_ERROR(chunker::ValidateParams(options.chunker));
+  auto existing = backend->Stat(ConfigName());
+  if (existing) return Err(AlreadyExistsError(backend->Location() + " already holds a repository"));
+  if (existing.error().code() != ErrorCode::kNotFound) return Err(existing.error());
+
+  format::MasterKeys keys = format::MasterKeys::Generate();
+  format::Config config;
+  auto id = crypto::RandomBytes(config.repo_id.size());
+  std::copy(id.begin(), id.end(), config.repo_id.begin());
+  config.created_ns = NowNs();
+  config.chunker = options.chunker;
+
+  format::KeySlotInfo info{NowNs(), HostName(), UserNameOfProcess(), options.key_label};
+  Bytes slot = format::EncodeKeySlot(keys, passphrase, info, options.kdf);
+  ObjectId slot_id(crypto::Sha256(slot));
+  // The key slot first: a config without any key would be a dead repository.
+  RETURN_IF_ERROR(backend->Save({ObjectKind::kKey, slot_id.Hex()}, slot));
+  RETURN_IF_ERROR(backend->Save(ConfigName(), format::EncodeConfig(config, keys.id_key)));
+  return std::unique_ptr<Repository>(
+      new Repository(std::move(backend), config, std::move(keys), slot_id));
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(
+    std::unique_ptr<storage::Backend> backend, ByteView passphrase) {
+  auto raw_config = backend->Load(ConfigName());
+  if (!raw_config) {
+    if (raw_config.error().code() == ErrorCode::kNotFound)
+      return Err(NotFoundError(backend->Location() + " is not a coffre repository (no config)"));
+    return Err(raw_config.error());
+  }
+  ASSIGN_OR_RETURN(format::Config config, format::DecodeConfig(*raw_config));
+
+  std::vector<std::string> slots;
+  RETURN_IF_ERROR(backend->List(ObjectKind::kKey, [&](const storage::ObjectInfo& info) {
+    slots.push_back(info.name);
+    return Status::Ok();
+  }));
+  if (slots.empty()) return Err(CorruptionError(backend->Location() + " has no key slot"));
+  std::sort(slots.begin(), slots.end());
+  for (const std::string& name : slots) {
+    ASSIGN_OR_RETURN(Bytes slot, backend->Load({ObjectKind::kKey, name}));
+    auto keys = format::OpenKeySlot(slot, passphrase);
+    if (!keys) {
+      if (keys.error().code() == ErrorCode::kAuthFailed) continue;
+      return Err(keys.error().WithContext("key slot " + name.substr(0, 8)));
+    }
+    RETURN_IF_ERROR(format::VerifyConfig(*raw_config, keys->id_key)
+                        .WithContext("config does not match the repository keys"));
+    ASSIGN_OR_RETURN(ObjectId slot_id, ObjectId::FromHex(name));
+    return std::unique_ptr<Repository>(
+        new Repository(std::move(backend), config, std::move(*keys), slot_id));
+  }
+  return Err(AuthFailedError("wrong passphrase: no key slot of " + backend->Location() +
+                             " opens with it"));
+}
+
+std::unique_ptr<crypto::HmacSha256> Repository::NewHasher() const {
+  return std::make_unique<crypto::HmacSha256>(keys_.id_key);
+}
+
+Status Repository::LoadIndex() {
+  std::vector<std::string> names;
+  RETURN_IF_ERROR(backend_->List(ObjectKind::kIndex, [&](const storage::ObjectInfo& info) {
+    names.push_back(info.name);
+    return Status::Ok();
+  }));
+  std::vector<format::IndexFile> files;
+  std::set<ObjectId> superseded;
+  for (const std::string& name : names) {
+    ASSIGN_OR_RETURN(Bytes sealed, backend_->Load({ObjectKind::kIndex, name}));
+    auto opened = format::OpenObject(keys_.data_key, kIndexMagic, format::kIndexVersion, sealed);
+    if (!opened) return opened.error().WithContext("index " + name);
+    auto file = format::DecodeIndex(opened->plaintext);
+    if (!file) return file.error().WithContext("index " + name);
+    for (const ObjectId& old : file->supersedes) superseded.insert(old);
+    files.push_back(std::move(*file));
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    auto id = ObjectId::FromHex(names[i]);
+    if (id && superseded.count(*id)) continue;
+    for (const format::IndexedPack& pack : files[i].packs) index_.AddPack(pack);
+  }
+  return Status::Ok();
+}
+
+Result<format::IndexedPack> Repository::ReadPackHeader(const PackId& id, uint64_t size) {
+  ObjectName name{ObjectKind::kData, id.Hex()};
+  if (size < format::kPackPreambleSize + format::kPackFooterSize)
+    return Err(CorruptionError("pack " + id.Hex() + " is too short"));
+  ASSIGN_OR_RETURN(Bytes footer, backend_->Load(name, size - format::kPackFooterSize,
+                                                format::kPackFooterSize));
+  ASSIGN_OR_RETURN(size_t tail_size, format::PackTailSize(footer));
+  if (tail_size > size - format::kPackPreambleSize)
+    return Err(CorruptionError("pack " + id.Hex() + ": header length exceeds the pack"));
+  ASSIGN_OR_RETURN(Bytes tail, backend_->Load(name, size - tail_size, tail_size));
+  ASSIGN_OR_RETURN(Bytes preamble, backend_->Load(name, 0, format::kPackPreambleSize));
+  auto contents = format::DecodePackHeader(keys_.data_key, preamble, tail, size);
+  if (!contents) return Err(contents.error().WithContext("pack " + id.Hex()));
+  return format::IndexedPack{id, contents->salt, size, std::move(contents->entries)};
+}
+
+Result<size_t> Repository::IndexOrphanPacks(
+    const std::function<void(const std::string&)>& warn) {
+  std::vector<std::pair<PackId, uint64_t>> orphans;
+  RETURN_IF_ERROR(backend_->List(ObjectKind::kData, [&](const storage::ObjectInfo& info) {
+    auto id = PackId::FromHex(info.name);
+    if (id && !index_.HasPack(*id)) orphans.emplace_back(*id, info.size);
+    return Status::Ok();
+  }));
+  format::IndexFile file;
+  for (const auto& [id, size] : orphans) {
+    auto pack = ReadPackHeader(id, size);
+    if (!pack) {
+      warn(pack.error().message());
+      continue;
+    }
+    index_.AddPack(*pack);
+    file.packs.push_back(std::move(*pack));
+  }
+  if (!file.packs.empty()) {
+    auto saved = SaveSealed(ObjectKind::kIndex, kIndexMagic, format::kIndexVersion,
+                            format::EncodeIndex(file));
+    if (!saved) return Err(saved.error());
+  }
+  return file.packs.size();
+}
+
+Result<Bytes> Repository::LoadBlob(const BlobId& id) {
+  auto loc = index_.Find(id);
+  if (!loc) return Err(NotFoundError("blob " + id.Hex() + " is in no index"));
+  const std::string where = "pack " + loc->pack.Hex() + ", blob " + id.Short();
+  auto sealed = backend_->Load({ObjectKind::kData, loc->pack.Hex()}, loc->entry.offset,
+                               loc->entry.stored_len);
+  if (!sealed) {
+    Status s = sealed.error();
+    // A blob missing or short inside a pack is damage, not a routine miss.
+    if (s.code() == ErrorCode::kNotFound) s = CorruptionError(s.message());
+    return Err(s.WithContext(where));
+  }
+  auto plain = format::OpenBlob(format::PackKey(keys_.data_key, loc->salt), loc->entry, *sealed);
+  if (!plain) return Err(plain.error().WithContext(where));
+  if (BlobId(NewHasher()->Compute(*plain)) != id)
+    return Err(CorruptionError(where + ": content does not match its id"));
+  return std::move(*plain);
+}
+
+Result<format::Tree> Repository::LoadTree(const BlobId& id) {
+  ASSIGN_OR_RETURN(Bytes data, LoadBlob(id));
+  auto tree = format::DecodeTree(data);
+  if (!tree) return Err(tree.error().WithContext("tree " + id.Short()));
+  return std::move(*tree);
+}
+
+Result<ObjectId> Repository::SaveSealed(ObjectKind kind, std::string_view magic,
+                                        uint8_t version, ByteView plaintext) {
+  Bytes sealed = format::SealObject(keys_.data_key, magic, version, plaintext);
+  ObjectId id(crypto::Sha256(sealed));
+  Status s = backend_->Save({kind, id.Hex()}, sealed);
+  if (!s.ok() && s.code() != ErrorCode::kAlreadyExists) return Err(s);
+  return id;
+}
+
+Result<ObjectId> Repository::SaveSnapshot(const format::Snapshot& snapshot) {
+  return SaveSealed(ObjectKind::kSnapshot, kSnapshotMagic, format::kSnapshotVersion,
+                    format::EncodeSnapshot(snapshot));
+}
+
+Result<format::Snapshot> Repository::LoadSnapshot(const ObjectId& id) {
+  ASSIGN_OR_RETURN(Bytes sealed, backend_->Load({ObjectKind::kSnapshot, id.Hex()}));
+  if (ObjectId(crypto::Sha256(sealed)) != id)
+    return Err(CorruptionError("snapshot " + id.Hex() + " does not match its id"));
+  auto opened = format::OpenObject(keys_.data_key, kSnapshotMagic, format::kSnapshotVersion, sealed);
+  if (!opened) return Err(opened.error().WithContext("snapshot " + id.Short()));
+  auto snapshot = format::DecodeSnapshot(opened->plaintext);
+  if (!snapshot) return Err(snapshot.error().WithContext("snapshot " + id.Short()));
+  return std::move(*snapshot);
+}
+
+Result<std::vector<SnapshotListing>> Repository::ListSnapshots() {
+  std::vector<std::string> names;
+  RETURN_IF_ERROR(backend_->List(ObjectKind::kSnapshot, [&](const storage::ObjectInfo& info) {
+    names.push_back(info.name);
+    return Status::Ok();
+  }));
+  std::vector<SnapshotListing> out;
+  for (const std::string& name : names) {
+    ASSIGN_OR_RETURN(ObjectId id, ObjectId::FromHex(name));
+    ASSIGN_OR_RETURN(format::Snapshot snapshot, LoadSnapshot(id));
+    out.push_back({id, std::move(snapshot)});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.snapshot.time_ns, a.id) < std::tie(b.snapshot.time_ns, b.id);
+  });
+  return out;
+}
+
+Result<SnapshotListing> Repository::FindSnapshot(const std::string& spec) {
+  if (spec == "latest") {
+    ASSIGN_OR_RETURN(auto all, ListSnapshots());
+    if (all.empty()) return Err(NotFoundError("the repository has no snapshot yet"));
+    return all.back();
+  }
+  if (spec.size() < 4 || spec.size() > 64 ||
+      spec.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return Err(InvalidArgumentError("'" + spec +
+                                    "' is not a snapshot id: give 'latest' or at least 4 hex digits"));
+  std::vector<std::string> matches;
+  RETURN_IF_ERROR(backend_->List(ObjectKind::kSnapshot, [&](const storage::ObjectInfo& info) {
+    if (info.name.compare(0, spec.size(), spec) == 0) matches.push_back(info.name);
+    return Status::Ok();
+  }));
+  if (matches.empty()) return Err(NotFoundError("no snapshot matches '" + spec + "'"));
+  if (matches.size() > 1)
+    return Err(InvalidArgumentError("'" + spec + "' matches " + std::to_string(matches.size()) +
+                                    " snapshots: give more digits"));
+  ASSIGN_OR_RETURN(ObjectId id, ObjectId::FromHex(matches[0]));
+  ASSIGN_OR_RETURN(format::Snapshot snapshot, LoadSnapshot(id));
+  return SnapshotListing{id, std::move(snapshot)};
+}
+
+}  // namespace coffre::repo

@@ -1,0 +1,120 @@
+// Repository: a coffre repository opened with a passphrase on top of a storage
+// Backend. It owns the keys, the config and the in-memory index, and turns
+// the stored formats into values: blobs, trees, snapshots, key slots.
+// Backup, restore and check see only this class, never a path or a URL.
+//
+// Thread-safety: after Open/Init, const methods and LoadBlob/LoadTree/
+// SaveObject may be called from many threads; LoadIndex and the key methods
+// from one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/repo/index_table.h"
+#include "core/crypto/hash.h"
+#include "core/format/config.h"
+#include "core/format/key_slot.h"
+#include "core/format/snapshot.h"
+#include "core/format/tree.h"
+#include "core/storage/backend.h"
+
+namespace coffre::repo {
+
+struct InitOptions {
+  chunker::Params chunker;
+  crypto::ScryptParams kdf;
+  std::string key_label = "init";
+};
+
+struct KeySlotListing {
+  ObjectId id;
+  format::KeySlotInfo info;
+  bool in_use = false;
+};
+
+struct SnapshotListing {
+  ObjectId id;
+  format::Snapshot snapshot;
+};
+
+class Repository {
+ public:
+  // Writes config and a first key slot into an empty backend.
+  // kAlreadyExists if the backend already holds a config.
+  static Result<std::unique_ptr<Repository>> Init(
+      std::unique_ptr<storage::Backend> backend, ByteView passphrase,
+      const InitOptions& options = {});
+
+  // Reads the config (kNotFound: "not a coffre repository"; kUnsupportedVersion
+  // if newer), then tries each key slot (kAuthFailed: "wrong passphrase").
+  // The index is not loaded yet: call LoadIndex when blobs are needed.
+  static Result<std::unique_ptr<Repository>> Open(
+      std::unique_ptr<storage::Backend> backend, ByteView passphrase);
+
+  storage::Backend& backend() { return *backend_; }
+  const format::Config& config() const { return config_; }
+  const format::MasterKeys& keys() const { return keys_; }
+  IndexTable& index() { return index_; }
+  const ObjectId& key_in_use() const { return key_in_use_; }
+
+  // Loads every index object into index(). kCorruption names the bad object.
+  Status LoadIndex();
+  // Indexes packs that exist in storage but in no index (left by an
+  // interrupted backup) and saves an index object for them, so their blobs
+  // are reused. Returns how many packs it indexed; unreadable packs are
+  // skipped and reported through `warn`.
+  Result<size_t> IndexOrphanPacks(const std::function<void(const std::string&)>& warn);
+
+  // A new HMAC context for blob ids (one per thread).
+  std::unique_ptr<crypto::HmacSha256> NewHasher() const;
+
+  // Reads, decrypts, decompresses and verifies one blob. kNotFound if no
+  // index knows it; kCorruption naming the pack if anything does not match.
+  Result<Bytes> LoadBlob(const BlobId& id);
+  Result<format::Tree> LoadTree(const BlobId& id);
+
+  // Seals `plaintext` as an object of `kind` and saves it under the SHA-256
+  // of the sealed bytes. Saving an existing object is not an error.
+  Result<ObjectId> SaveSealed(storage::ObjectKind kind, std::string_view magic,
+                              uint8_t version, ByteView plaintext);
+
+  Result<ObjectId> SaveSnapshot(const format::Snapshot& snapshot);
+  Result<format::Snapshot> LoadSnapshot(const ObjectId& id);
+  // All snapshots, oldest first. A snapshot that cannot be read is an error.
+  Result<std::vector<SnapshotListing>> ListSnapshots();
+  // "latest", a full id, or a unique prefix of at least 4 hex digits.
+  // kNotFound if none matches, kInvalidArgument if ambiguous.
+  Result<SnapshotListing> FindSnapshot(const std::string& spec);
+
+  Result<std::vector<KeySlotListing>> ListKeys();
+  Result<ObjectId> AddKey(ByteView passphrase, const std::string& label,
+                          const crypto::ScryptParams& kdf = {});
+  // Refuses the slot in use and the last slot (kInvalidArgument).
+  Status RemoveKey(const std::string& id_prefix);
+  // Adds a slot for `passphrase` and removes the one in use.
+  Result<ObjectId> ChangePassphrase(ByteView passphrase);
+
+ private:
+  Repository(std::unique_ptr<storage::Backend> backend, format::Config config,
+             format::MasterKeys keys, ObjectId key_in_use)
+      : backend_(std::move(backend)), config_(std::move(config)),
+        keys_(std::move(keys)), key_in_use_(key_in_use) {}
+
+  Result<format::IndexedPack> ReadPackHeader(const PackId& id, uint64_t size);
+
+  std::unique_ptr<storage::Backend> backend_;
+  format::Config config_;
+  format::MasterKeys keys_;
+  ObjectId key_in_use_;
+  IndexTable index_;
+};
+
+// Identity of this run, for snapshots and key slots.
+std::string HostName();
+std::string UserNameOfProcess();
+int64_t NowNs();
+
+}  // namespace coffre::repo

@@ -1,0 +1,49 @@
+// Restorer: writes a snapshot (or chosen paths of it) below a target folder.
+//
+// The tree walk runs on the calling thread and creates every entry through
+// directory fds with O_NOFOLLOW, so no path length limit applies and nothing
+// is written outside the target, whatever the repository holds (names are
+// checked again here, after the tree decoder). File contents are fetched,
+// verified and written by worker threads in parallel; holes of sparse files
+// stay holes. A directory's metadata is applied after its entries exist; a
+// file's after its content is written.
+//
+// A file whose content cannot be read (a damaged or missing pack) is reported
+// through `warn` with the pack's name, counted in `damaged`, and the restore
+// goes on with everything else.
+// Thread-safety: one RunRestore at a time per Repository.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "agent/repo/repository.h"
+
+namespace coffre::restore {
+
+struct RestoreOptions {
+  std::string target;                // created if missing
+  std::vector<std::string> include;  // absolute paths inside the snapshot; empty: all
+  size_t threads = 0;                // 0: a default suited to disks and cores
+  const std::atomic<bool>* cancel = nullptr;
+  std::function<void(const std::string&)> warn;
+};
+
+struct RestoreStats {
+  uint64_t files = 0;
+  uint64_t dirs = 0;
+  uint64_t others = 0;
+  uint64_t bytes = 0;
+  uint64_t damaged = 0;   // files whose content could not be fully restored
+  uint64_t problems = 0;  // entries that could not be created or given metadata
+};
+
+// Returns stats on completion (check damaged/problems); an error if the
+// target cannot be created, a tree cannot be read, an include path is not
+// in the snapshot (kNotFound), or on cancel.
+Result<RestoreStats> RunRestore(repo::Repository& repo, const format::Snapshot& snapshot,
+                                const RestoreOptions& options);
+
+}  // namespace coffre::restore

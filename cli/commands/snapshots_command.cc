@@ -1,0 +1,61 @@
+// coffre snapshots: lists snapshots, oldest first (table or --json).
+#include <cstdio>
+#include <iostream>
+
+#include "cli/context.h"
+#include "cli/output/format.h"
+
+namespace coffre::cli {
+
+namespace {
+
+Json SnapshotJson(const repo::SnapshotListing& l) {
+  const format::Snapshot& s = l.snapshot;
+  return Json{{"id", l.id.Hex()},
+              {"short_id", l.id.Short()},
+              {"time", Rfc3339(s.time_ns)},
+              {"host", s.host},
+              {"user", s.user},
+              {"paths", s.paths},
+              {"tags", s.tags},
+              {"tree", s.root.Hex()},
+              {"parent", s.parent ? Json(s.parent->Hex()) : Json(nullptr)},
+              {"stats",
+               {{"files", s.stats.files},
+                {"dirs", s.stats.dirs},
+                {"bytes", s.stats.bytes},
+                {"new_bytes", s.stats.new_bytes},
+                {"errors", s.stats.errors},
+                {"duration_ms", s.stats.duration_ms}}}};
+}
+
+void RunSnapshots(Context& ctx) {
+  auto repo = ctx.OpenRepository();
+  if (!repo) return ctx.Fail(repo.error());
+  auto all = (*repo)->ListSnapshots();
+  if (!all) return ctx.Fail(all.error());
+  if (ctx.global.json) {
+    Json out = Json::array();
+    for (const auto& l : *all) out.push_back(SnapshotJson(l));
+    std::cout << DumpJson(out) << std::endl;
+    return;
+  }
+  std::printf("%-8s  %-19s  %-16s  %10s  %s\n", "ID", "Time", "Host", "Size", "Paths");
+  for (const auto& l : *all) {
+    std::string paths;
+    for (const auto& p : l.snapshot.paths) paths += (paths.empty() ? "" : " ") + p;
+    std::printf("%-8s  %-19s  %-16s  %10s  %s\n", l.id.Short().c_str(),
+                LocalTime(l.snapshot.time_ns).c_str(), l.snapshot.host.c_str(),
+                HumanBytes(l.snapshot.stats.bytes).c_str(), paths.c_str());
+  }
+  std::printf("%zu snapshot(s)\n", all->size());
+}
+
+}  // namespace
+
+void AddSnapshotsCommand(CLI::App& app, Context& ctx) {
+  CLI::App* cmd = app.add_subcommand("snapshots", "list snapshots");
+  cmd->callback([&ctx] { RunSnapshots(ctx); });
+}
+
+}  // namespace coffre::cli

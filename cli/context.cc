@@ -1,0 +1,115 @@
+#include "cli/context.h"
+
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "agent/repo/open_backend.h"
+#include "cli/exit_codes.h"
+
+namespace coffre::cli {
+
+namespace {
+
+std::string FirstLine(const std::string& text) {
+  std::string line = text.substr(0, text.find('\n'));
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+Result<std::string> ReadPasswordFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Err(ErrnoStatus(errno, "cannot read password file " + path));
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string line = FirstLine(content);
+  if (line.empty()) return Err(AuthFailedError("password file " + path + " is empty"));
+  return line;
+}
+
+// Reads one line from the terminal with echo off.
+Result<std::string> Prompt(const std::string& text) {
+  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Err(AuthFailedError("cannot open the terminal to ask for the passphrase"));
+  (void)!write(fd, text.data(), text.size());
+  termios old{};
+  bool restore = tcgetattr(fd, &old) == 0;
+  if (restore) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(fd, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  char c;
+  while (read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  if (restore) tcsetattr(fd, TCSAFLUSH, &old);
+  (void)!write(fd, "\n", 1);
+  close(fd);
+  return line;
+}
+
+std::atomic<bool>* g_cancel = nullptr;
+
+void OnSignal(int) {
+  if (g_cancel->exchange(true)) _exit(kExitInterrupted);
+}
+
+}  // namespace
+
+Result<std::string> Context::Passphrase(bool confirm, const std::string& prompt) {
+  if (!global.password_file.empty()) return ReadPasswordFile(global.password_file);
+  if (const char* file = std::getenv("COFFRE_PASSWORD_FILE"); file && *file)
+    return ReadPasswordFile(file);
+  if (const char* pass = std::getenv("COFFRE_PASSWORD"); pass && *pass) return std::string(pass);
+  if (!isatty(STDIN_FILENO))
+    return Err(AuthFailedError(
+        "no passphrase: not on a terminal, so give --password-file, COFFRE_PASSWORD_FILE or "
+        "COFFRE_PASSWORD"));
+  ASSIGN_OR_RETURN(std::string first,
+                   Prompt(prompt.empty() ? "passphrase for " + global.repo + ": " : prompt));
+  if (first.empty()) return Err(AuthFailedError("empty passphrase"));
+  if (confirm) {
+    ASSIGN_OR_RETURN(std::string again, Prompt("enter it again: "));
+    if (again != first) return Err(AuthFailedError("the passphrases do not match"));
+  }
+  return first;
+}
+
+Result<std::unique_ptr<repo::Repository>> Context::OpenRepository() {
+  ASSIGN_OR_RETURN(auto backend, repo::OpenBackend(global.repo));
+  ASSIGN_OR_RETURN(std::string passphrase, Passphrase());
+  return repo::Repository::Open(std::move(backend), AsBytes(passphrase));
+}
+
+bool Context::ShowProgress() const {
+  if (global.quiet || global.json) return false;
+  return global.progress || isatty(STDERR_FILENO);
+}
+
+void Context::Fail(const Status& status) {
+  std::string message = status.message();
+  for (char& c : message)
+    if (c == '\n') c = ' ';  // one line, always
+  std::cerr << "coffre: error: " << message << std::endl;
+  SetExit(ExitCodeFor(status));
+}
+
+void Context::SetExit(int code) {
+  if (exit_code == kExitOk || exit_code == kExitPartial) exit_code = code;
+}
+
+void InstallSignalHandlers(std::atomic<bool>* cancel) {
+  g_cancel = cancel;
+  struct sigaction sa{};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace coffre::cli

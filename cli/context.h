@@ -1,0 +1,57 @@
+// Context: what every command shares: the global options, the cancel flag
+// set by SIGINT/SIGTERM, and the helpers that open the repository and
+// report errors uniformly (one line on stderr, exit code from exit_codes.h).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "agent/repo/repository.h"
+
+namespace coffre::cli {
+
+struct GlobalOptions {
+  std::string repo;
+  std::string password_file;
+  bool json = false;
+  bool quiet = false;
+  bool progress = false;
+};
+
+struct Context {
+  GlobalOptions global;
+  std::atomic<bool> cancel{false};
+  int exit_code = 0;
+
+  // The passphrase from --password-file, COFFRE_PASSWORD_FILE,
+  // COFFRE_PASSWORD, or a prompt on the terminal (twice if `confirm`).
+  // kAuthFailed when no source exists and stdin is not a terminal.
+  Result<std::string> Passphrase(bool confirm = false, const std::string& prompt = "");
+  // Opens the repository of --repo/COFFRE_REPO with the passphrase.
+  Result<std::unique_ptr<repo::Repository>> OpenRepository();
+  // True if a progress line should be drawn on stderr.
+  bool ShowProgress() const;
+
+  // Prints "coffre: error: MESSAGE" and sets exit_code from the status.
+  void Fail(const Status& status);
+  // Sets exit_code to `code` (keeps an earlier, worse one).
+  void SetExit(int code);
+};
+
+// Installs SIGINT/SIGTERM handlers that set `cancel` (a second signal exits
+// at once with 130).
+void InstallSignalHandlers(std::atomic<bool>* cancel);
+
+// Each command file registers its subcommand.
+void AddInitCommand(CLI::App& app, Context& ctx);
+void AddBackupCommand(CLI::App& app, Context& ctx);
+void AddSnapshotsCommand(CLI::App& app, Context& ctx);
+void AddLsCommand(CLI::App& app, Context& ctx);
+void AddRestoreCommand(CLI::App& app, Context& ctx);
+void AddCheckCommand(CLI::App& app, Context& ctx);
+void AddKeyCommand(CLI::App& app, Context& ctx);
+
+}  // namespace coffre::cli

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package Coffre needs to build, test and benchmark.
+# Idempotent and non-interactive: packages already present are left alone.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libzstd-dev libarchive-dev libboost-filesystem-dev libcpp-httplib-dev
+  libcli11-dev catch2 libssl-dev libexpected-dev nlohmann-json3-dev
+  attr acl xxd
+)
+# Only for the benchmarks: the tools we measure ourselves against.
+if [[ "${COFFRE_BENCH_DEPS:-0}" == 1 ]]; then
+  packages+=(restic borgbackup time)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+[[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: installed ${missing[*]}"

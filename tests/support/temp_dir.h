@@ -1,0 +1,28 @@
+// TempDir: a fresh folder under $TMPDIR (or /tmp) removed with its content
+// when the object dies. Tests create their files under path().
+#pragma once
+
+#include <string>
+
+namespace coffre::testing {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // path() + "/" + name
+  std::string Sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// Writes `content` to `path` (creating or truncating); aborts the test on error.
+void WriteFile(const std::string& path, const std::string& content);
+std::string ReadFile(const std::string& path);
+
+}  // namespace coffre::testing
