@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and runs every test: unit, conformance and
+# end-to-end tests on a normal build, then the unit and conformance tests
+# again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Usage: scripts/test.sh [--no-sanitize]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc)
+
+sanitize=1
+[[ "${1:-}" == "--no-sanitize" ]] && sanitize=0
+
+scripts/install-deps.sh
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== tests: unit, conformance, end-to-end"
+# E2E tests create files under this folder: it must not be tmpfs, whose
+# xattr support is partial.
+export COFFRE_TEST_TMP="$root/build/e2e-tmp"
+mkdir -p "$COFFRE_TEST_TMP"
+(cd build && ctest --output-on-failure -j"$jobs" --timeout 900)
+
+if ((sanitize)); then
+  echo "== unit and conformance tests under ASan + UBSan"
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCOFFRE_SANITIZE=ON >/dev/null
+  cmake --build build-asan -j"$jobs" --target coffre_unit_tests
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    build-asan/tests/coffre_unit_tests --reporter compact
+fi
+echo "== all tests passed"
