@@ -81,6 +81,9 @@ Result<std::string> Context::Passphrase(bool confirm, const std::string& prompt)
 
 Result<std::unique_ptr<repo::Repository>> Context::OpenRepository() {
   ASSIGN_OR_RETURN(auto backend, repo::OpenBackend(global.repo));
+  // A newer format or a folder that is no repository is said before any
+  // passphrase is asked for.
+  if (auto config = repo::Repository::ReadConfig(*backend); !config) return Err(config.error());
   ASSIGN_OR_RETURN(std::string passphrase, Passphrase());
   return repo::Repository::Open(std::move(backend), AsBytes(passphrase));
 }

@@ -20,8 +20,8 @@ cmake --build build -j"$jobs"
 echo "== tests: unit, conformance, end-to-end"
 # E2E tests create files under this folder: it must not be tmpfs, whose
 # xattr support is partial.
-export COFFRE_TEST_TMP="$root/build/e2e-tmp"
-mkdir -p "$COFFRE_TEST_TMP"
+export COFFRE_E2E_TMP="$root/build/e2e-tmp"
+mkdir -p "$COFFRE_E2E_TMP"
 (cd build && ctest --output-on-failure -j"$jobs" --timeout 900)
 
 if ((sanitize)); then

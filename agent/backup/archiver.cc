@@ -267,10 +267,15 @@ Result<std::vector<std::string>> NormalizePaths(const std::vector<std::string>& 
     if (p.empty()) return Err(InvalidArgumentError("an empty path was given"));
     boost::system::error_code ec;
     boost::filesystem::path abs = boost::filesystem::absolute(p, boost::filesystem::current_path(ec));
-    std::string normal = abs.lexically_normal().string();
-    while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
-    if (normal.size() > 1 && normal.ends_with("/.")) normal.resize(normal.size() - 2);
-    if (normal.empty()) normal = "/";
+    // Rebuilt from components: drops "." and trailing slashes alike.
+    std::string normal;
+    for (const auto& part : abs.lexically_normal()) {
+      const std::string& s = part.string();
+      if (s.empty() || s == "/" || s == ".") continue;
+      normal.push_back('/');
+      normal.append(s);
+    }
+    if (normal.empty()) normal.push_back('/');
     struct stat st;
     if (lstat(normal.c_str(), &st) != 0) return Err(ErrnoStatus(errno, normal));
     out.push_back(normal);

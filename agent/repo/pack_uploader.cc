@@ -44,6 +44,8 @@ Status PackUploader::AddBlob(format::BlobType type, const BlobId& id, compress::
 void PackUploader::EnqueueLocked(std::unique_lock<std::mutex>& lock) {
   // Wait for room so memory stays bounded while storage is slower than CPU.
   cv_.wait(lock, [this] { return queue_.size() < max_queued_ || !error_.ok(); });
+  // Another worker waited here too and already queued the pack.
+  if (!open_ || open_->blob_count() == 0) return;
   queue_.push_back(open_->Finish());
   open_.reset();
   cv_.notify_all();
@@ -63,13 +65,13 @@ void PackUploader::UploadLoop() {
     // An identical pack already stored (same bytes, same name) is fine.
     if (s.code() == ErrorCode::kAlreadyExists) s = Status::Ok();
     lock.lock();
-    uploading_ = false;
     if (!s.ok()) {
       if (error_.ok()) error_ = s.WithContext("saving pack " + pack.id.Short());
     } else {
-      format::IndexedPack indexed{pack.id, pack.salt, pack.bytes.size(), std::move(pack.entries)};
-      repo_->index().AddPack(indexed);
-      unindexed_.push_back(std::move(indexed));
+      // Reaches the repository's index only once an index object names it
+      // (SaveIndexLocked): until then reserved_ dedups, and a pack whose
+      // index save fails stays an orphan that IndexOrphanPacks picks up.
+      unindexed_.push_back({pack.id, pack.salt, pack.bytes.size(), std::move(pack.entries)});
       bytes_stored_ += pack.bytes.size();
       ++packs_stored_;
       if (unindexed_.size() >= kPacksPerIndex) {
@@ -77,6 +79,8 @@ void PackUploader::UploadLoop() {
         if (!is.ok() && error_.ok()) error_ = is;
       }
     }
+    // Only now: Flush must not see "idle" while an index save is under way.
+    uploading_ = false;
     cv_.notify_all();
   }
 }
@@ -91,6 +95,7 @@ Status PackUploader::SaveIndexLocked(std::unique_lock<std::mutex>& lock) {
                                  format::EncodeIndex(file));
   lock.lock();
   if (!saved) return saved.error().WithContext("saving index");
+  for (const format::IndexedPack& pack : file.packs) repo_->index().AddPack(pack);
   return Status::Ok();
 }
 

@@ -23,6 +23,13 @@ constexpr std::string_view kSnapshotMagic = "CFSN";
 
 ObjectName ConfigName() { return {ObjectKind::kConfig, std::string(storage::kConfigName)}; }
 
+Result<Bytes> LoadConfigBytes(storage::Backend& backend) {
+  auto raw = backend.Load(ConfigName());
+  if (!raw && raw.error().code() == ErrorCode::kNotFound)
+    return Err(NotFoundError(backend.Location() + " is not a coffre repository (no config)"));
+  return raw;
+}
+
 }  // namespace
 
 std::string HostName() {
@@ -69,15 +76,15 @@ Result<std::unique_ptr<Repository>> Repository::Init(
       new Repository(std::move(backend), config, std::move(keys), slot_id));
 }
 
+Result<format::Config> Repository::ReadConfig(storage::Backend& backend) {
+  ASSIGN_OR_RETURN(Bytes raw, LoadConfigBytes(backend));
+  return format::DecodeConfig(raw);
+}
+
 Result<std::unique_ptr<Repository>> Repository::Open(
     std::unique_ptr<storage::Backend> backend, ByteView passphrase) {
-  auto raw_config = backend->Load(ConfigName());
-  if (!raw_config) {
-    if (raw_config.error().code() == ErrorCode::kNotFound)
-      return Err(NotFoundError(backend->Location() + " is not a coffre repository (no config)"));
-    return Err(raw_config.error());
-  }
-  ASSIGN_OR_RETURN(format::Config config, format::DecodeConfig(*raw_config));
+  ASSIGN_OR_RETURN(Bytes raw_config, LoadConfigBytes(*backend));
+  ASSIGN_OR_RETURN(format::Config config, format::DecodeConfig(raw_config));
 
   std::vector<std::string> slots;
   RETURN_IF_ERROR(backend->List(ObjectKind::kKey, [&](const storage::ObjectInfo& info) {
@@ -93,7 +100,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(
       if (keys.error().code() == ErrorCode::kAuthFailed) continue;
       return Err(keys.error().WithContext("key slot " + name.substr(0, 8)));
     }
-    RETURN_IF_ERROR(format::VerifyConfig(*raw_config, keys->id_key)
+    RETURN_IF_ERROR(format::VerifyConfig(raw_config, keys->id_key)
                         .WithContext("config does not match the repository keys"));
     ASSIGN_OR_RETURN(ObjectId slot_id, ObjectId::FromHex(name));
     return std::unique_ptr<Repository>(

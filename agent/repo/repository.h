@@ -48,6 +48,11 @@ class Repository {
       std::unique_ptr<storage::Backend> backend, ByteView passphrase,
       const InitOptions& options = {});
 
+  // Reads and parses the config without a key: kNotFound "not a coffre
+  // repository", kUnsupportedVersion if newer. Callers use it to refuse a
+  // repository before asking for a passphrase.
+  static Result<format::Config> ReadConfig(storage::Backend& backend);
+
   // Reads the config (kNotFound: "not a coffre repository"; kUnsupportedVersion
   // if newer), then tries each key slot (kAuthFailed: "wrong passphrase").
   // The index is not loaded yet: call LoadIndex when blobs are needed.

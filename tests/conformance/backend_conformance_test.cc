@@ -1,0 +1,352 @@
+// The one storage suite: every Backend implementation must pass every case
+// here (see the contract in core/storage/backend.h). To add a backend (the
+// vault over HTTP, S3), add one line to Implementations(); each TEST_CASE
+// then runs once per implementation through GENERATE.
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "core/storage/backend.h"
+#include "core/storage/fault_backend.h"
+#include "core/storage/local_backend.h"
+#include "core/storage/memory_backend.h"
+#include "core/storage/retry_backend.h"
+#include "tests/support/random_data.h"
+#include "tests/support/temp_dir.h"
+
+namespace coffre::storage {
+namespace {
+
+using testing::RandomBytes;
+
+// A backend under test and whatever must outlive it (a temp folder, a server
+// process). `owner` is declared first so the backend dies before it.
+struct Subject {
+  std::string name;
+  std::shared_ptr<void> owner;
+  std::shared_ptr<Backend> backend;
+};
+
+struct Implementation {
+  std::string name;
+  std::function<Subject()> make;
+};
+
+Subject MakeLocal(const std::string& name) {
+  auto dir = std::make_shared<testing::TempDir>();
+  auto backend = LocalBackend::Create(dir->Sub("repo"));
+  if (!backend) FAIL("LocalBackend::Create: " << backend.error().message());
+  return Subject{name, dir, std::move(*backend)};
+}
+
+RetryOptions FastRetries() {
+  RetryOptions options;
+  options.base_delay = std::chrono::microseconds(100);
+  options.max_delay = std::chrono::milliseconds(1);
+  return options;
+}
+
+std::vector<Implementation> Implementations() {
+  return {
+      {"local", [] { return MakeLocal("local"); }},
+      {"memory",
+       [] { return Subject{"memory", nullptr, std::make_shared<MemoryBackend>()}; }},
+      // The wrappers must keep the contract of what they wrap.
+      {"retrying(memory)",
+       [] {
+         return Subject{"retrying(memory)", nullptr,
+                        std::make_shared<RetryingBackend>(
+                            std::make_shared<MemoryBackend>(), FastRetries())};
+       }},
+      {"fault-injecting(local)",
+       [] {
+         Subject local = MakeLocal("fault-injecting(local)");
+         local.backend = std::make_shared<FaultInjectingBackend>(local.backend);
+         return local;
+       }},
+  };
+}
+
+// Picks the implementation of this run of the test case.
+#define BACKEND_UNDER_TEST(var)                                          \
+  Subject subject_ = GENERATE(from_range(Implementations())).make();     \
+  INFO("backend: " << subject_.name);                                    \
+  Backend& var = *subject_.backend
+
+ObjectName Data(const std::string& name) { return {ObjectKind::kData, name}; }
+
+std::string HexName(uint64_t seed) { return HexEncode(RandomBytes(seed, 32)); }
+
+std::map<std::string, uint64_t> ListAll(Backend& backend, ObjectKind kind) {
+  std::map<std::string, uint64_t> out;
+  Status status = backend.List(kind, [&](const ObjectInfo& info) {
+    bool fresh = out.emplace(info.name, info.size).second;
+    return fresh ? Status::Ok() : InternalError("listed twice: " + info.name);
+  });
+  REQUIRE(status.ok());
+  return out;
+}
+
+TEST_CASE("a saved object loads back byte for byte and stats its size",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  for (size_t size : {size_t{1}, size_t{1000}, size_t{1} << 20}) {
+    const ObjectName object = Data(HexName(size));
+    const Bytes data = RandomBytes(size, size);
+    REQUIRE(backend.Save(object, data).ok());
+    auto loaded = backend.Load(object);
+    REQUIRE(loaded);
+    CHECK(*loaded == data);
+    auto stat = backend.Stat(object);
+    REQUIRE(stat);
+    CHECK(*stat == size);
+  }
+  const ObjectName config{ObjectKind::kConfig, std::string(kConfigName)};
+  REQUIRE(backend.Save(config, ToBytes("the config")).ok());
+  CHECK(backend.Load(config, 0, 0).value() == ToBytes("the config"));
+  for (ObjectKind kind : {ObjectKind::kKey, ObjectKind::kIndex,
+                          ObjectKind::kSnapshot, ObjectKind::kLock}) {
+    const ObjectName object{kind, "a1"};
+    REQUIRE(backend.Save(object, ToBytes(ObjectKindName(kind))).ok());
+    CHECK(backend.Load(object).value() == ToBytes(ObjectKindName(kind)));
+  }
+}
+
+TEST_CASE("a ranged load returns exactly the requested bytes",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  const Bytes data = RandomBytes(7, 100);
+  const ObjectName object = Data(HexName(7));
+  REQUIRE(backend.Save(object, data).ok());
+  struct Range { uint64_t offset, length, begin, end; };
+  for (Range r : {Range{0, 10, 0, 10}, Range{90, 10, 90, 100},
+                  Range{10, 0, 10, 100}, Range{100, 0, 100, 100},
+                  Range{0, 100, 0, 100}, Range{37, 1, 37, 38}}) {
+    INFO("range " << r.offset << "+" << r.length);
+    auto loaded = backend.Load(object, r.offset, r.length);
+    REQUIRE(loaded);
+    CHECK(*loaded == Bytes(data.begin() + r.begin, data.begin() + r.end));
+  }
+}
+
+TEST_CASE("a range past the end of an object is corruption",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  const ObjectName object = Data(HexName(8));
+  REQUIRE(backend.Save(object, RandomBytes(8, 100)).ok());
+  struct Range { uint64_t offset, length; };
+  for (Range r : {Range{90, 20}, Range{100, 1}, Range{101, 0}, Range{0, 101},
+                  Range{UINT64_MAX, 1}, Range{1, UINT64_MAX}}) {
+    INFO("range " << r.offset << "+" << r.length);
+    auto loaded = backend.Load(object, r.offset, r.length);
+    REQUIRE_FALSE(loaded);
+    CHECK(loaded.error().code() == ErrorCode::kCorruption);
+    CHECK_THAT(loaded.error().message(), Catch::Contains(object.ToString()));
+  }
+}
+
+TEST_CASE("a missing object is not found by load, stat and remove",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  for (const ObjectName& object :
+       {Data(HexName(9)), ObjectName{ObjectKind::kSnapshot, "ab"},
+        ObjectName{ObjectKind::kConfig, "config"}}) {
+    INFO(object.ToString());
+    CHECK(backend.Load(object).error().code() == ErrorCode::kNotFound);
+    CHECK(backend.Load(object, 5, 5).error().code() == ErrorCode::kNotFound);
+    CHECK(backend.Stat(object).error().code() == ErrorCode::kNotFound);
+    CHECK(backend.Remove(object).code() == ErrorCode::kNotFound);
+  }
+}
+
+TEST_CASE("saving a taken name is refused and keeps the first content",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  const ObjectName object = Data(HexName(10));
+  REQUIRE(backend.Save(object, ToBytes("first")).ok());
+  Status second = backend.Save(object, ToBytes("second, longer"));
+  CHECK(second.code() == ErrorCode::kAlreadyExists);
+  CHECK(backend.Load(object).value() == ToBytes("first"));
+  CHECK(backend.Stat(object).value() == 5);
+  CHECK(ListAll(backend, ObjectKind::kData).size() == 1);
+}
+
+TEST_CASE("racing saves of one name leave exactly one winner",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  constexpr int kThreads = 6;
+  for (int round = 0; round < 10; ++round) {
+    const ObjectName object = Data(HexName(500 + round));
+    std::vector<Status> results(kThreads);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        ++ready;
+        while (ready.load() < kThreads) std::this_thread::yield();
+        results[t] = backend.Save(object, ToBytes("writer " + std::to_string(t)));
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+    int winner = -1;
+    for (int t = 0; t < kThreads; ++t) {
+      if (results[t].ok()) {
+        CHECK(winner == -1);
+        winner = t;
+      } else {
+        CHECK(results[t].code() == ErrorCode::kAlreadyExists);
+      }
+    }
+    REQUIRE(winner >= 0);
+    CHECK(backend.Load(object).value() == ToBytes("writer " + std::to_string(winner)));
+  }
+}
+
+TEST_CASE("a removed object is gone and its name can be saved again",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  const ObjectName object{ObjectKind::kLock, "lock1"};
+  REQUIRE(backend.Save(object, ToBytes("host a")).ok());
+  REQUIRE(backend.Remove(object).ok());
+  CHECK(backend.Stat(object).error().code() == ErrorCode::kNotFound);
+  CHECK(ListAll(backend, ObjectKind::kLock).empty());
+  REQUIRE(backend.Save(object, ToBytes("host b")).ok());
+  CHECK(backend.Load(object).value() == ToBytes("host b"));
+}
+
+TEST_CASE("list sees every object of a kind and none of another",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  std::map<std::string, uint64_t> data;
+  // Names sharing their first two characters, and short ones.
+  for (const std::string& name : {HexName(1), HexName(2), std::string("ab"),
+                                  std::string("abc"), std::string("a"),
+                                  std::string(64, 'z')}) {
+    data[name] = name.size() * 3;
+    REQUIRE(backend.Save(Data(name), Bytes(name.size() * 3, 0x5a)).ok());
+  }
+  REQUIRE(backend.Save({ObjectKind::kKey, "k1"}, ToBytes("key")).ok());
+  REQUIRE(backend.Save({ObjectKind::kIndex, "ab"}, ToBytes("index")).ok());
+  REQUIRE(backend.Save({ObjectKind::kConfig, "config"}, ToBytes("cfg")).ok());
+
+  CHECK(ListAll(backend, ObjectKind::kData) == data);
+  CHECK(ListAll(backend, ObjectKind::kKey) ==
+        std::map<std::string, uint64_t>{{"k1", 3}});
+  CHECK(ListAll(backend, ObjectKind::kIndex) ==
+        std::map<std::string, uint64_t>{{"ab", 5}});
+  CHECK(ListAll(backend, ObjectKind::kConfig) ==
+        std::map<std::string, uint64_t>{{"config", 3}});
+  CHECK(ListAll(backend, ObjectKind::kSnapshot).empty());
+  CHECK(ListAll(backend, ObjectKind::kLock).empty());
+}
+
+TEST_CASE("list stops at the first error of its callback and returns it",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(backend.Save({ObjectKind::kSnapshot, HexName(100 + i)}, {}).ok());
+  }
+  int calls = 0;
+  Status status = backend.List(ObjectKind::kSnapshot, [&](const ObjectInfo&) {
+    ++calls;
+    return calls == 2 ? CancelledError("enough") : Status::Ok();
+  });
+  CHECK(status.code() == ErrorCode::kCancelled);
+  CHECK(status.message() == "enough");
+  CHECK(calls == 2);
+}
+
+TEST_CASE("invalid names are refused by every method",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  std::vector<ObjectName> invalid;
+  for (const std::string& name :
+       {std::string("../x"), std::string("A"), std::string(""),
+        std::string(65, 'a'), std::string("a/b"), std::string(".."),
+        std::string("a b"), std::string("ab\0c", 4), std::string("-1")}) {
+    for (ObjectKind kind : {ObjectKind::kData, ObjectKind::kKey,
+                            ObjectKind::kSnapshot, ObjectKind::kConfig}) {
+      invalid.push_back({kind, name});
+    }
+  }
+  invalid.push_back({ObjectKind::kConfig, "other"});
+  invalid.push_back({static_cast<ObjectKind>(42), "ab"});
+  for (const ObjectName& object : invalid) {
+    INFO("kind " << static_cast<int>(object.kind) << " name \"" << object.name << "\"");
+    CHECK(backend.Save(object, ToBytes("x")).code() == ErrorCode::kInvalidArgument);
+    CHECK(backend.Load(object).error().code() == ErrorCode::kInvalidArgument);
+    CHECK(backend.Load(object, 1, 1).error().code() == ErrorCode::kInvalidArgument);
+    CHECK(backend.Stat(object).error().code() == ErrorCode::kInvalidArgument);
+    CHECK(backend.Remove(object).code() == ErrorCode::kInvalidArgument);
+  }
+  auto ignore = [](const ObjectInfo&) { return Status::Ok(); };
+  CHECK(backend.List(static_cast<ObjectKind>(42), ignore).code() ==
+        ErrorCode::kInvalidArgument);
+  for (ObjectKind kind : {ObjectKind::kData, ObjectKind::kKey,
+                          ObjectKind::kSnapshot, ObjectKind::kConfig}) {
+    CHECK(ListAll(backend, kind).empty());
+  }
+}
+
+TEST_CASE("a name of 64 characters is accepted",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  const ObjectName object{ObjectKind::kIndex, std::string(32, '0') + std::string(32, 'z')};
+  REQUIRE(backend.Save(object, ToBytes("x")).ok());
+  CHECK(backend.Stat(object).value() == 1);
+}
+
+TEST_CASE("an empty object can be saved, stated, loaded and listed",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  const ObjectName object{ObjectKind::kLock, "empty"};
+  REQUIRE(backend.Save(object, {}).ok());
+  CHECK(backend.Stat(object).value() == 0);
+  CHECK(backend.Load(object).value().empty());
+  CHECK(backend.Load(object, 0, 0).value().empty());
+  CHECK(backend.Load(object, 0, 1).error().code() == ErrorCode::kCorruption);
+  CHECK(ListAll(backend, ObjectKind::kLock) ==
+        std::map<std::string, uint64_t>{{"empty", 0}});
+}
+
+TEST_CASE("concurrent saves from four threads are all listed",
+          "[unit][storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  // Catch2 assertions are not thread-safe: threads record, the test checks.
+  std::vector<std::vector<Status>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&backend, &results, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const uint64_t seed = 1000 + t * kPerThread + i;
+        results[t].push_back(backend.Save(Data(HexName(seed)), RandomBytes(seed, 64 + i)));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    for (const Status& status : results[t]) REQUIRE(status.ok());
+  }
+  std::map<std::string, uint64_t> listed = ListAll(backend, ObjectKind::kData);
+  REQUIRE(listed.size() == kThreads * kPerThread);
+  for (int t = 0; t < kThreads; ++t) {
+    for (int i = 0; i < kPerThread; ++i) {
+      const uint64_t seed = 1000 + t * kPerThread + i;
+      auto it = listed.find(HexName(seed));
+      REQUIRE(it != listed.end());
+      CHECK(it->second == static_cast<uint64_t>(64 + i));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace coffre::storage
