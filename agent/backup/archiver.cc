@@ -1,6 +1,8 @@
 #include "agent/backup/archiver.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -276,6 +278,17 @@ Result<std::vector<std::string>> NormalizePaths(const std::vector<std::string>& 
       normal.append(s);
     }
     if (normal.empty()) normal.push_back('/');
+    // The folders leading to the path are resolved (/home -> /srv/home), so
+    // the walk down to it meets only real directories; the path itself is
+    // kept as it is: a symlink given by name is backed up as a symlink.
+    if (normal != "/") {
+      size_t slash = normal.rfind('/');
+      std::string parent = slash == 0 ? "/" : normal.substr(0, slash);
+      char resolved[PATH_MAX];
+      if (!realpath(parent.c_str(), resolved)) return Err(ErrnoStatus(errno, parent));
+      std::string base = normal.substr(slash + 1);
+      normal = std::string(resolved) == "/" ? "/" + base : std::string(resolved) + "/" + base;
+    }
     struct stat st;
     if (lstat(normal.c_str(), &st) != 0) return Err(ErrnoStatus(errno, normal));
     out.push_back(normal);
@@ -330,7 +343,7 @@ Result<BackupResult> RunBackup(repo::Repository& repo, const BackupOptions& opti
   ASSIGN_OR_RETURN(snapshot.paths, NormalizePaths(options.paths));
   if (snapshot.paths.empty()) return Err(InvalidArgumentError("no path to back up"));
 
-  RETURN_IF_ERROR(repo.LoadIndex());
+  RETURN_IF_ERROR(repo.LoadIndex(options.warn));
   ASSIGN_OR_RETURN(size_t reused, repo.IndexOrphanPacks([&](const std::string& m) {
     if (options.warn) options.warn("skipping unreadable pack: " + m);
   }));

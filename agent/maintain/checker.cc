@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <map>
+#include <set>
+#include <tuple>
 #include <thread>
 #include <mutex>
 #include <unordered_set>
@@ -43,11 +45,7 @@ class Checker {
 };
 
 Status Checker::Run() {
-  Status index = repo_.LoadIndex();
-  if (!index.ok()) {
-    if (index.code() != ErrorCode::kCorruption) return index;
-    Report(index.message());
-  }
+  RETURN_IF_ERROR(repo_.LoadIndex([this](const std::string& line) { Report(line); }));
   RETURN_IF_ERROR(CheckTrees());
   std::map<PackId, uint64_t> stored;
   RETURN_IF_ERROR(CheckPacksExist(&stored));
@@ -164,6 +162,19 @@ void Checker::ReadPack(const repo::PackRecord& pack, const std::vector<format::P
   // The pack's own header lists every blob; if it is damaged, the index
   // still says which blobs (and so which files) the pack held.
   const std::vector<format::PackEntry>& entries = header_entries.empty() ? by_index : header_entries;
+  if (!header_entries.empty()) {
+    // What restore trusts is the index: every indexed location must be one
+    // the pack itself declares.
+    std::set<std::tuple<BlobId, uint64_t, uint32_t, uint32_t, int, int>> declared;
+    for (const auto& e : header_entries)
+      declared.emplace(e.id, e.offset, e.stored_len, e.raw_len, static_cast<int>(e.type),
+                       static_cast<int>(e.codec));
+    for (const auto& e : by_index) {
+      if (!declared.count({e.id, e.offset, e.stored_len, e.raw_len, static_cast<int>(e.type),
+                           static_cast<int>(e.codec)}))
+        Report(name + ": blob " + e.id.Short() + ": the index disagrees with the pack header");
+    }
+  }
   uint64_t blobs = 0;
   for (const format::PackEntry& entry : entries) {
     if (entry.offset + entry.stored_len > all.size()) {

@@ -16,6 +16,13 @@ void IndexTable::AddPack(const format::IndexedPack& pack) {
   }
 }
 
+void IndexTable::Clear() {
+  std::unique_lock lock(mu_);
+  blobs_.clear();
+  pack_numbers_.clear();
+  packs_.clear();
+}
+
 bool IndexTable::HasBlob(const BlobId& id) const {
   std::shared_lock lock(mu_);
   return blobs_.count(id) != 0;

@@ -35,6 +35,9 @@ class IndexTable {
   // location (duplicates across packs happen after an interrupted run).
   void AddPack(const format::IndexedPack& pack);
 
+  // Forgets everything (before a reload).
+  void Clear();
+
   bool HasBlob(const BlobId& id) const;
   std::optional<BlobLocation> Find(const BlobId& id) const;
   bool HasPack(const PackId& id) const;

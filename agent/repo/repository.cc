@@ -51,10 +51,19 @@ int64_t NowNs() {
       .count();
 }
 
+Status ValidateKdf(const crypto::ScryptParams& kdf) {
+  bool power_of_two = kdf.n >= 2 && (kdf.n & (kdf.n - 1)) == 0;
+  if (!power_of_two || kdf.n > (1u << 22) || kdf.r == 0 || kdf.r > 32 || kdf.p == 0 || kdf.p > 16)
+    return InvalidArgumentError("scrypt parameters out of range (N a power of two up to 2^22, "
+                                "r 1..32, p 1..16)");
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<Repository>> Repository::Init(
     std::unique_ptr<storage::Backend> backend, ByteView passphrase,
     const InitOptions& options) {
   RETURN_IF_ERROR(chunker::ValidateParams(options.chunker));
+  RETURN_IF_ERROR(ValidateKdf(options.kdf));
   auto existing = backend->Stat(ConfigName());
   if (existing) return Err(AlreadyExistsError(backend->Location() + " already holds a repository"));
   if (existing.error().code() != ErrorCode::kNotFound) return Err(existing.error());
@@ -93,48 +102,78 @@ Result<std::unique_ptr<Repository>> Repository::Open(
   }));
   if (slots.empty()) return Err(CorruptionError(backend->Location() + " has no key slot"));
   std::sort(slots.begin(), slots.end());
+  // A slot that is damaged, newer, or that opens but does not match the
+  // config (left by an interrupted init) must not lock anyone out: try every
+  // slot, and only say why when none opens.
+  Status other;
+  Status mismatch;
   for (const std::string& name : slots) {
-    ASSIGN_OR_RETURN(Bytes slot, backend->Load({ObjectKind::kKey, name}));
-    auto keys = format::OpenKeySlot(slot, passphrase);
-    if (!keys) {
-      if (keys.error().code() == ErrorCode::kAuthFailed) continue;
-      return Err(keys.error().WithContext("key slot " + name.substr(0, 8)));
+    auto slot = backend->Load({ObjectKind::kKey, name});
+    if (!slot) {
+      if (slot.error().code() == ErrorCode::kUnavailable) return Err(slot.error());
+      other = slot.error().WithContext("key slot " + name.substr(0, 8));
+      continue;
     }
-    RETURN_IF_ERROR(format::VerifyConfig(raw_config, keys->id_key)
-                        .WithContext("config does not match the repository keys"));
+    auto keys = format::OpenKeySlot(*slot, passphrase);
+    if (!keys) {
+      if (keys.error().code() != ErrorCode::kAuthFailed)
+        other = keys.error().WithContext("key slot " + name.substr(0, 8));
+      continue;
+    }
+    Status verified = format::VerifyConfig(raw_config, keys->id_key);
+    if (!verified.ok()) {
+      mismatch = verified.WithContext("the passphrase opens key slot " + name.substr(0, 8) +
+                                      " but the config does not match its keys");
+      continue;
+    }
     ASSIGN_OR_RETURN(ObjectId slot_id, ObjectId::FromHex(name));
     return std::unique_ptr<Repository>(
         new Repository(std::move(backend), config, std::move(*keys), slot_id));
   }
-  return Err(AuthFailedError("wrong passphrase: no key slot of " + backend->Location() +
-                             " opens with it"));
+  // The passphrase was right for some slot: the config, not the user, is
+  // wrong (tampered, or a slot left by an interrupted init).
+  if (!mismatch.ok()) return Err(mismatch);
+  std::string message = "wrong passphrase: no key slot of " + backend->Location() + " opens with it";
+  if (!other.ok()) message += " (also: " + other.message() + ")";
+  return Err(AuthFailedError(message));
 }
 
 std::unique_ptr<crypto::HmacSha256> Repository::NewHasher() const {
   return std::make_unique<crypto::HmacSha256>(keys_.id_key);
 }
 
-Status Repository::LoadIndex() {
+Status Repository::LoadIndex(const std::function<void(const std::string&)>& warn) {
   std::vector<std::string> names;
   RETURN_IF_ERROR(backend_->List(ObjectKind::kIndex, [&](const storage::ObjectInfo& info) {
     names.push_back(info.name);
     return Status::Ok();
   }));
-  std::vector<format::IndexFile> files;
+  std::vector<std::pair<ObjectId, format::IndexFile>> files;
   std::set<ObjectId> superseded;
   for (const std::string& name : names) {
-    ASSIGN_OR_RETURN(Bytes sealed, backend_->Load({ObjectKind::kIndex, name}));
-    auto opened = format::OpenObject(keys_.data_key, kIndexMagic, format::kIndexVersion, sealed);
-    if (!opened) return opened.error().WithContext("index " + name);
-    auto file = format::DecodeIndex(opened->plaintext);
-    if (!file) return file.error().WithContext("index " + name);
+    auto id = ObjectId::FromHex(name);
+    auto sealed = backend_->Load({ObjectKind::kIndex, name});
+    if (!sealed && sealed.error().code() != ErrorCode::kCorruption) return sealed.error();
+    Result<format::IndexFile> file = Err(CorruptionError("name is not an id"));
+    if (sealed && id) {
+      auto opened = format::OpenObject(keys_.data_key, kIndexMagic, format::kIndexVersion, *sealed);
+      file = opened ? format::DecodeIndex(opened->plaintext) : Err(opened.error());
+    }
+    if (!file) {
+      // Skipping is safe: the packs it named look unindexed, so a backup
+      // re-indexes them from their own headers (IndexOrphanPacks).
+      if (warn) warn("index " + name + ": " + file.error().message());
+      continue;
+    }
     for (const ObjectId& old : file->supersedes) superseded.insert(old);
-    files.push_back(std::move(*file));
+    files.emplace_back(*id, std::move(*file));
   }
-  for (size_t i = 0; i < files.size(); ++i) {
-    auto id = ObjectId::FromHex(names[i]);
-    if (id && superseded.count(*id)) continue;
-    for (const format::IndexedPack& pack : files[i].packs) index_.AddPack(pack);
+  // Rebuilt from scratch: a long-lived process must forget what a prune
+  // removed, or it would deduplicate against deleted blobs.
+  index_.Clear();
+  for (const auto& [id, file] : files) {
+    if (superseded.count(id)) continue;
+    for (const format::IndexedPack& pack : file.packs) index_.AddPack(pack);
   }
   return Status::Ok();
 }

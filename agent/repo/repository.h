@@ -8,6 +8,7 @@
 // from one thread at a time.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -65,8 +66,10 @@ class Repository {
   IndexTable& index() { return index_; }
   const ObjectId& key_in_use() const { return key_in_use_; }
 
-  // Loads every index object into index(). kCorruption names the bad object.
-  Status LoadIndex();
+  // Rebuilds index() from every index object. An index object that cannot
+  // be read is reported through `warn` and skipped (its packs then look
+  // unindexed and IndexOrphanPacks recovers them); storage errors return.
+  Status LoadIndex(const std::function<void(const std::string&)>& warn = {});
   // Indexes packs that exist in storage but in no index (left by an
   // interrupted backup) and saves an index object for them, so their blobs
   // are reused. Returns how many packs it indexed; unreadable packs are
@@ -116,6 +119,9 @@ class Repository {
   ObjectId key_in_use_;
   IndexTable index_;
 };
+
+// kInvalidArgument unless the scrypt parameters are sane for a key slot.
+Status ValidateKdf(const crypto::ScryptParams& kdf);
 
 // Identity of this run, for snapshots and key slots.
 std::string HostName();

@@ -30,6 +30,7 @@ Result<std::vector<KeySlotListing>> Repository::ListKeys() {
 Result<ObjectId> Repository::AddKey(ByteView passphrase, const std::string& label,
                                     const crypto::ScryptParams& kdf) {
   if (passphrase.empty()) return Err(InvalidArgumentError("the new passphrase is empty"));
+  RETURN_IF_ERROR(ValidateKdf(kdf));
   format::KeySlotInfo info{NowNs(), HostName(), UserNameOfProcess(), label};
   Bytes slot = format::EncodeKeySlot(keys_, passphrase, info, kdf);
   ObjectId id(crypto::Sha256(slot));

@@ -28,7 +28,17 @@ using DirFd = std::shared_ptr<UniqueFd>;
 struct Filter {
   std::map<std::string, Filter> children;
   bool all = false;
+  bool found = false;  // the snapshot holds this path
 };
+
+// The included paths that the snapshot does not hold.
+void Missing(const Filter& f, const std::string& path, std::vector<std::string>* out) {
+  if (!f.found && !path.empty()) {
+    out->push_back(path);
+    return;
+  }
+  for (const auto& [name, child] : f.children) Missing(child, path + "/" + name, out);
+}
 
 Result<Filter> BuildFilter(const std::vector<std::string>& include) {
   Filter root;
@@ -62,7 +72,7 @@ class TreeRestorer {
       : repo_(repo), options_(options), pool_(pool) {}
 
   Status RestoreTree(const DirFd& dir, const BlobId& tree_id, const std::string& path,
-                     const Filter* filter);
+                     Filter* filter);
   RestoreStats stats() {
     std::lock_guard lock(mu_);
     return stats_;
@@ -70,9 +80,9 @@ class TreeRestorer {
 
  private:
   Status RestoreNode(const DirFd& dir, const Node& node, const std::string& path,
-                     const Filter* filter);
+                     Filter* filter);
   Status RestoreDir(const DirFd& dir, const Node& node, const std::string& path,
-                    const Filter* filter);
+                    Filter* filter);
   void RestoreFile(const DirFd& dir, const Node& node, const std::string& path);
   void WriteContent(const DirFd& dir, std::shared_ptr<UniqueFd> fd, const Node& node,
                     const std::string& path);
@@ -95,15 +105,16 @@ class TreeRestorer {
 };
 
 Status TreeRestorer::RestoreTree(const DirFd& dir, const BlobId& tree_id,
-                                 const std::string& path, const Filter* filter) {
+                                 const std::string& path, Filter* filter) {
   ASSIGN_OR_RETURN(format::Tree tree, repo_.LoadTree(tree_id));
   for (const Node& node : tree.nodes) {
     if (options_.cancel && options_.cancel->load()) return CancelledError("interrupted");
-    const Filter* child = nullptr;
+    Filter* child = nullptr;
     if (!filter->all) {
       auto it = filter->children.find(node.name);
       if (it == filter->children.end()) continue;
       child = &it->second;
+      child->found = true;
     } else {
       child = filter;
     }
@@ -113,7 +124,7 @@ Status TreeRestorer::RestoreTree(const DirFd& dir, const BlobId& tree_id,
 }
 
 Status TreeRestorer::RestoreNode(const DirFd& dir, const Node& node, const std::string& path,
-                                 const Filter* filter) {
+                                 Filter* filter) {
   // The tree decoder already refuses these; a second check costs nothing and
   // keeps this function safe on its own.
   if (!format::IsSafeName(node.name))
@@ -136,7 +147,7 @@ Status TreeRestorer::RestoreNode(const DirFd& dir, const Node& node, const std::
 }
 
 Status TreeRestorer::RestoreDir(const DirFd& dir, const Node& node, const std::string& path,
-                                const Filter* filter) {
+                                Filter* filter) {
   if (mkdirat(dir->get(), node.name.c_str(), 0700) != 0 && errno != EEXIST)
     return ErrnoStatus(errno, "create directory " + path);
   auto fd = std::make_shared<UniqueFd>(
@@ -177,12 +188,13 @@ void TreeRestorer::RestoreFile(const DirFd& dir, const Node& node, const std::st
       // Linking failed (another filesystem?): restore the content instead.
     }
   }
-  int flags = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC;
+  // Whatever is in the way goes first, so a fresh inode is created: writing
+  // through an existing file could change a hard link that leads outside
+  // the target, and O_EXCL with O_NOFOLLOW refuses anything planted since.
+  if (unlinkat(dir->get(), name, 0) != 0 && (errno == EISDIR || errno == EPERM))
+    unlinkat(dir->get(), name, AT_REMOVEDIR);
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
   auto fd = std::make_shared<UniqueFd>(openat(dir->get(), name, flags, 0600));
-  if (!fd->valid() && (errno == ELOOP || errno == EISDIR || errno == ETXTBSY)) {
-    unlinkat(dir->get(), name, errno == EISDIR ? AT_REMOVEDIR : 0);
-    *fd = UniqueFd(openat(dir->get(), name, flags, 0600));
-  }
   if (!fd->valid()) {
     Problem(path, ErrnoStatus(errno, "create"));
     return;
@@ -266,7 +278,7 @@ Result<RestoreStats> RunRestore(repo::Repository& repo, const format::Snapshot& 
       open(options.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!target->valid()) return Err(ErrnoStatus(errno, "open " + options.target));
 
-  RETURN_IF_ERROR(repo.LoadIndex());
+  RETURN_IF_ERROR(repo.LoadIndex(options.warn));
   // Writing is mostly waiting on the disk: a few more threads than cores.
   size_t threads = options.threads ? options.threads : DefaultConcurrency() + 2;
   RestoreStats stats;
@@ -279,8 +291,13 @@ Result<RestoreStats> RunRestore(repo::Repository& repo, const format::Snapshot& 
     stats = restorer.stats();
   }
   RETURN_IF_ERROR(walked);
-  if (!options.include.empty() && stats.files + stats.dirs + stats.others == 0)
-    return Err(NotFoundError("none of the given paths is in the snapshot"));
+  std::vector<std::string> missing;
+  if (!filter.all) Missing(filter, "", &missing);
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return Err(NotFoundError("not in the snapshot: " + list));
+  }
   return stats;
 }
 

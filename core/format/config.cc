@@ -16,9 +16,15 @@ constexpr char kMagic[] = "CFCF";
 constexpr size_t kHmacSize = 32;
 constexpr uint8_t kMaxCompressionLevel = 22;  // ZSTD_maxCLevel()
 
+// The id key also makes blob ids; the label keeps a config's HMAC from ever
+// equalling the id of a chunk that holds the same bytes.
+constexpr std::string_view kHmacLabel{"coffre config\0", 14};
+
 crypto::Digest ConfigHmac(ByteView body, const crypto::Key& id_key) {
   crypto::HmacSha256 hmac(ByteView(id_key.data(), id_key.size()));
-  return hmac.Compute(body);
+  Bytes labelled(kHmacLabel.begin(), kHmacLabel.end());
+  labelled.insert(labelled.end(), body.begin(), body.end());
+  return hmac.Compute(labelled);
 }
 
 Result<uint32_t> ReadSize(Reader& r) {

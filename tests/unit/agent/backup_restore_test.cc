@@ -401,10 +401,9 @@ TEST_CASE("restore of chosen paths restores only those", "[unit][backup_restore]
 // The restorer's contract: "an include path is not in the snapshot
 // (kNotFound)". A typo in the last component must not pass as an empty,
 // successful restore because the folders leading to it exist.
-// KNOWN BUG (mayfail until restorer.cc checks each include): RunRestore
-// only fails when nothing at all was restored.
+// Every include path is checked, not only "something was restored".
 TEST_CASE("restore of a missing file in an existing folder is not found",
-          "[unit][backup_restore][!mayfail]") {
+          "[unit][backup_restore]") {
   Fixture f;
   auto backup = f.Backup(*f.repo);
   REQUIRE(backup);

@@ -198,10 +198,9 @@ TEST_CASE("check reports an index object that does not open", "[unit][checker]")
 // The header says "its header must decrypt and agree with the index": an
 // index entry pointing one byte off makes that blob unrestorable, so
 // read_data must say so even though the pack itself is intact.
-// KNOWN BUG (mayfail): ReadPack reads the blobs the header lists and never
-// compares them with the index entries.
+// Restore trusts the index, so read_data compares it with the pack header.
 TEST_CASE("check with read_data reports an index entry that disagrees with its pack",
-          "[unit][checker][!mayfail]") {
+          "[unit][checker]") {
   Fixture f;
   auto indexes = f.Names(ObjectKind::kIndex);
   REQUIRE(indexes.size() == 1);

@@ -306,8 +306,8 @@ TEST_CASE("repository passphrase change retires the old passphrase", "[unit][rep
 
 // A slot that sorts first and does not open (damaged, or planted by anyone
 // who may write keys/) must not lock out holders of a valid slot.
-// KNOWN BUG (mayfail): Open returns the first non-auth error it meets.
-TEST_CASE("repository opens past a damaged key slot", "[unit][repository][!mayfail]") {
+// One stray slot must not lock everyone out.
+TEST_CASE("repository opens past a damaged key slot", "[unit][repository]") {
   auto memory = std::make_shared<MemoryBackend>();
   InitRepo(memory);
   Bytes junk = ToBytes("CFKY");
@@ -321,9 +321,9 @@ TEST_CASE("repository opens past a damaged key slot", "[unit][repository][!mayfa
 // What a retried `init` leaves when its first attempt saved the key slot but
 // not the config: a slot that opens with the same passphrase but wraps other
 // master keys. Whether Open works must not depend on how slot names sort.
-// KNOWN BUG (mayfail): Open stops at the config HMAC mismatch (kCorruption).
+// A slot left by an interrupted init opens, but its keys do not match.
 TEST_CASE("repository opens past a key slot of other master keys",
-          "[unit][repository][!mayfail]") {
+          "[unit][repository]") {
   auto memory = std::make_shared<MemoryBackend>();
   InitRepo(memory);
   format::MasterKeys stray = format::MasterKeys::Generate();
@@ -339,9 +339,9 @@ TEST_CASE("repository opens past a key slot of other master keys",
 // After another process superseded an index object (prune), the packs only
 // the old object named must be forgotten, or the next backup dedups against
 // blobs that prune deleted.
-// KNOWN BUG (mayfail): LoadIndex only adds to the in-memory table.
+// A long-lived process (the daemon) must forget what a prune removed.
 TEST_CASE("repository index reload forgets superseded index objects",
-          "[unit][repository][!mayfail]") {
+          "[unit][repository]") {
   auto memory = std::make_shared<MemoryBackend>();
   auto daemon = InitRepo(memory);
   format::IndexFile old_index;

@@ -48,7 +48,7 @@ TEST_CASE("config encoding matches the pinned bytes and HMAC",
       "8080d0e2c6bfce972f"                // created (zig-zag varint)
       "80801080804080808002"              // 262144, 1048576, 4194304
       "03"                                // compression level
-      "61966ff526c3cf0802a99609c2048d19ce5df9504c1b67cde6993edfd119bd35";
+      "6b763e2089c53418889f3e429fc35185f275ceaef0c1dc914576462ebeba24df";
   CHECK(HexEncode(EncodeConfig(TestConfig(), TestKey(1))) == kHex);
 }
 
