@@ -8,6 +8,8 @@
 //   can have side effects (a tape rewinds), so fgetxattr is not an option.
 #include "agent/fsmeta/node_reader.h"
 
+#include "agent/fsmeta/entry_name.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -27,33 +29,12 @@
 namespace coffre::fsmeta {
 namespace {
 
-// Names in messages: raw bytes may hold newlines or invalid UTF-8, which
-// would break one-line logs and JSON; escape everything not printable ASCII.
-std::string Quote(std::string_view name) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned char c : name) {
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out + "\"";
-}
-
 // The reader accepts "." too, so a caller can read the directory it holds
 // (the root of a backup has no parent to list it from). A '/' would let
 // fstatat follow a symlink in an intermediate component.
 Status CheckReadName(const std::string& name) {
   if (name == "." || format::IsSafeName(name)) return Status::Ok();
   return InvalidArgumentError("unsafe entry name " + Quote(name));
-}
-
-std::string ProcPath(int dirfd, const std::string& name) {
-  return "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
 }
 
 // ns since the epoch, saturated: int64 ns covers the years 1677..2262, and

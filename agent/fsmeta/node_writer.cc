@@ -4,6 +4,8 @@
 // its reasons are in docs/fidelity.md.
 #include "agent/fsmeta/node_writer.h"
 
+#include "agent/fsmeta/entry_name.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -16,30 +18,10 @@
 namespace coffre::fsmeta {
 namespace {
 
-// Same escaping as the reader: raw names may hold newlines or non-UTF-8.
-std::string Quote(std::string_view name) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (unsigned char c : name) {
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out + "\"";
-}
-
 Status CheckName(const std::string& name) {
   if (format::IsSafeName(name)) return Status::Ok();
   return InvalidArgumentError("unsafe entry name " + Quote(name) +
                               " in a tree: refused");
-}
-
-std::string ProcPath(int dirfd, const std::string& name) {
-  return "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
 }
 
 struct timespec FromNanos(int64_t ns) {

@@ -54,12 +54,9 @@ Status Checker::Run() {
 }
 
 Status Checker::CheckTrees() {
-  std::vector<std::string> names;
-  RETURN_IF_ERROR(repo_.backend().List(storage::ObjectKind::kSnapshot,
-                                       [&](const storage::ObjectInfo& info) {
-                                         names.push_back(info.name);
-                                         return Status::Ok();
-                                       }));
+  ASSIGN_OR_RETURN(std::vector<std::string> names,
+                   storage::ListNames(repo_.backend(), storage::ObjectKind::kSnapshot));
+
   for (const std::string& name : names) {
     if (Cancelled()) return CancelledError("interrupted");
     auto id = ObjectId::FromHex(name);

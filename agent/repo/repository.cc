@@ -95,13 +95,8 @@ Result<std::unique_ptr<Repository>> Repository::Open(
   ASSIGN_OR_RETURN(Bytes raw_config, LoadConfigBytes(*backend));
   ASSIGN_OR_RETURN(format::Config config, format::DecodeConfig(raw_config));
 
-  std::vector<std::string> slots;
-  RETURN_IF_ERROR(backend->List(ObjectKind::kKey, [&](const storage::ObjectInfo& info) {
-    slots.push_back(info.name);
-    return Status::Ok();
-  }));
+  ASSIGN_OR_RETURN(std::vector<std::string> slots, storage::ListNames(*backend, ObjectKind::kKey));
   if (slots.empty()) return Err(CorruptionError(backend->Location() + " has no key slot"));
-  std::sort(slots.begin(), slots.end());
   // A slot that is damaged, newer, or that opens but does not match the
   // config (left by an interrupted init) must not lock anyone out: try every
   // slot, and only say why when none opens.
@@ -143,11 +138,7 @@ std::unique_ptr<crypto::HmacSha256> Repository::NewHasher() const {
 }
 
 Status Repository::LoadIndex(const std::function<void(const std::string&)>& warn) {
-  std::vector<std::string> names;
-  RETURN_IF_ERROR(backend_->List(ObjectKind::kIndex, [&](const storage::ObjectInfo& info) {
-    names.push_back(info.name);
-    return Status::Ok();
-  }));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, storage::ListNames(*backend_, ObjectKind::kIndex));
   std::vector<std::pair<ObjectId, format::IndexFile>> files;
   std::set<ObjectId> superseded;
   for (const std::string& name : names) {
@@ -272,11 +263,7 @@ Result<format::Snapshot> Repository::LoadSnapshot(const ObjectId& id) {
 }
 
 Result<std::vector<SnapshotListing>> Repository::ListSnapshots() {
-  std::vector<std::string> names;
-  RETURN_IF_ERROR(backend_->List(ObjectKind::kSnapshot, [&](const storage::ObjectInfo& info) {
-    names.push_back(info.name);
-    return Status::Ok();
-  }));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, storage::ListNames(*backend_, ObjectKind::kSnapshot));
   std::vector<SnapshotListing> out;
   for (const std::string& name : names) {
     ASSIGN_OR_RETURN(ObjectId id, ObjectId::FromHex(name));

@@ -8,11 +8,7 @@ namespace coffre::repo {
 using storage::ObjectKind;
 
 Result<std::vector<KeySlotListing>> Repository::ListKeys() {
-  std::vector<std::string> names;
-  RETURN_IF_ERROR(backend_->List(ObjectKind::kKey, [&](const storage::ObjectInfo& info) {
-    names.push_back(info.name);
-    return Status::Ok();
-  }));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, storage::ListNames(*backend_, ObjectKind::kKey));
   std::vector<KeySlotListing> out;
   for (const std::string& name : names) {
     ASSIGN_OR_RETURN(ObjectId id, ObjectId::FromHex(name));

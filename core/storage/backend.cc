@@ -1,5 +1,7 @@
 #include "core/storage/backend.h"
 
+#include <algorithm>
+
 namespace coffre::storage {
 
 namespace {
@@ -89,6 +91,16 @@ Status ValidateObject(const ObjectName& object) {
                                 object.name + "\"");
   }
   return Status::Ok();
+}
+
+Result<std::vector<std::string>> ListNames(Backend& backend, ObjectKind kind) {
+  std::vector<std::string> names;
+  RETURN_IF_ERROR(backend.List(kind, [&](const ObjectInfo& info) {
+    names.push_back(info.name);
+    return Status::Ok();
+  }));
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 }  // namespace coffre::storage

@@ -27,6 +27,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/base/bytes.h"
 #include "core/base/status.h"
@@ -79,5 +80,9 @@ class Backend {
   // Where this backend stores, for messages ("/srv/repo", "https://…").
   virtual std::string Location() const = 0;
 };
+
+// The names of every object of `kind`, sorted: List gathered into a vector,
+// for callers that need the whole set before acting.
+Result<std::vector<std::string>> ListNames(Backend& backend, ObjectKind kind);
 
 }  // namespace coffre::storage

@@ -2,6 +2,7 @@
 // without following symlinks. Runs as root for owners, devices and
 // trusted.* xattrs; those parts WARN and return when not root, and xattr
 // parts WARN and return where the test filesystem has no xattrs.
+#include "agent/util/fd.h"
 #include "agent/fsmeta/node_reader.h"
 
 #include <dirent.h>
@@ -30,20 +31,6 @@ using format::Xattr;
 
 constexpr uint64_t kMiB = 1024 * 1024;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 int OpenDir(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   REQUIRE(fd >= 0);
@@ -52,7 +39,7 @@ int OpenDir(const std::string& path) {
 
 void Touch(int dirfd, const std::string& name,
            const std::string& content = "") {
-  Fd fd(openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+  UniqueFd fd(openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                0644));
   REQUIRE(fd.get() >= 0);
   REQUIRE(write(fd.get(), content.data(), content.size()) ==
@@ -121,7 +108,7 @@ TEST_CASE(
     "fsmeta reads a regular file's mode, owner, size and nanosecond mtime",
     "[unit][fsmeta]") {
   testing::TempDir tmp;
-  Fd dir(OpenDir(tmp.path()));
+  UniqueFd dir(OpenDir(tmp.path()));
   Touch(dir.get(), "f", "hello\n");
   REQUIRE(fchmodat(dir.get(), "f", 0640, 0) == 0);
   const bool root = IsRoot();
@@ -158,7 +145,7 @@ TEST_CASE(
 TEST_CASE("fsmeta reads symlink targets without following them",
           "[unit][fsmeta]") {
   testing::TempDir tmp;
-  Fd dir(OpenDir(tmp.path()));
+  UniqueFd dir(OpenDir(tmp.path()));
   const std::string long_target(4000, 'x');  // beyond the first buffer size
   const std::vector<std::pair<std::string, std::string>> links = {
       {"dangling", "no/such/target"},
@@ -195,7 +182,7 @@ TEST_CASE("fsmeta reads symlink targets without following them",
 TEST_CASE("fsmeta reads FIFOs and device nodes with their device numbers",
           "[unit][fsmeta]") {
   testing::TempDir tmp;
-  Fd dir(OpenDir(tmp.path()));
+  UniqueFd dir(OpenDir(tmp.path()));
   REQUIRE(mkfifoat(dir.get(), "fifo", 0640) == 0);
   REQUIRE(fchmodat(dir.get(), "fifo", 0640, 0) == 0);  // past the umask
   auto fifo = ReadNode(dir.get(), "fifo");             // must not block on open
@@ -221,7 +208,7 @@ TEST_CASE("fsmeta reads FIFOs and device nodes with their device numbers",
 TEST_CASE("fsmeta lists raw names sorted bytewise and reads them",
           "[unit][fsmeta]") {
   testing::TempDir tmp;
-  Fd dir(OpenDir(tmp.path()));
+  UniqueFd dir(OpenDir(tmp.path()));
   const std::string longest(255, 'n');
   // Bytewise order: 'Z' < 'a', "new\n" < "nnn", and 0xff (negative as a
   // signed char) last.
@@ -247,7 +234,7 @@ TEST_CASE("fsmeta lists raw names sorted bytewise and reads them",
 TEST_CASE("fsmeta ReadNode reports a vanished entry and refuses paths",
           "[unit][fsmeta]") {
   testing::TempDir tmp;
-  Fd dir(OpenDir(tmp.path()));
+  UniqueFd dir(OpenDir(tmp.path()));
   REQUIRE(mkdirat(dir.get(), "sub", 0755) == 0);
   Touch(dir.get(), "sub/f");
   auto missing = ReadNode(dir.get(), "gone");
@@ -269,7 +256,7 @@ TEST_CASE(
     "fsmeta reads xattrs of every namespace and a POSIX ACL sorted by name",
     "[unit][fsmeta]") {
   testing::TempDir tmp;
-  Fd dir(OpenDir(tmp.path()));
+  UniqueFd dir(OpenDir(tmp.path()));
   if (!XattrsSupported(dir.get()) || !IsRoot()) return;
   Touch(dir.get(), "f");
   const std::string path = tmp.Sub("f");
@@ -300,7 +287,7 @@ TEST_CASE(
 TEST_CASE("fsmeta reads entries of a directory chain deeper than 4096 bytes",
           "[unit][fsmeta]") {
   testing::TempDir tmp;
-  Fd top(OpenDir(tmp.path()));
+  UniqueFd top(OpenDir(tmp.path()));
   const std::string component(200, 'd');
   std::string relative;
   int fd = dup(top.get());
@@ -313,7 +300,7 @@ TEST_CASE("fsmeta reads entries of a directory chain deeper than 4096 bytes",
     fd = next;
     relative += "/" + component;
   }
-  Fd deep(fd);
+  UniqueFd deep(fd);
   Touch(deep.get(), "leaf", "deep");
   REQUIRE(relative.size() > 4096);
   struct stat st;  // the plain path is too long for the kernel
@@ -324,7 +311,7 @@ TEST_CASE("fsmeta reads entries of a directory chain deeper than 4096 bytes",
   REQUIRE(node);
   CHECK(node->size == 4);
   if (XattrsSupported(deep.get())) {
-    Fd leaf(openat(deep.get(), "leaf", O_RDONLY | O_CLOEXEC));
+    UniqueFd leaf(openat(deep.get(), "leaf", O_RDONLY | O_CLOEXEC));
     REQUIRE(fsetxattr(leaf.get(), "user.deep", "yes", 3, 0) == 0);
     auto xattrs = ReadXattrs(deep.get(), "leaf");
     REQUIRE(xattrs);
@@ -348,9 +335,9 @@ int MakeSparse(int dirfd, uint64_t size, const std::vector<uint64_t>& data_at) {
 
 TEST_CASE("fsmeta finds the data extents of sparse files", "[unit][fsmeta]") {
   testing::TempDir tmp;
-  Fd dir(OpenDir(tmp.path()));
+  UniqueFd dir(OpenDir(tmp.path()));
   SECTION("two islands of data in 10 MiB") {
-    Fd fd(MakeSparse(dir.get(), 10 * kMiB, {1 * kMiB, 9 * kMiB}));
+    UniqueFd fd(MakeSparse(dir.get(), 10 * kMiB, {1 * kMiB, 9 * kMiB}));
     REQUIRE(lseek(fd.get(), 123, SEEK_SET) == 123);
     auto extents = FindDataExtents(fd.get(), 10 * kMiB);
     REQUIRE(extents);
@@ -358,25 +345,25 @@ TEST_CASE("fsmeta finds the data extents of sparse files", "[unit][fsmeta]") {
     CHECK(lseek(fd.get(), 0, SEEK_CUR) == 123);  // offset put back
   }
   SECTION("data then a trailing hole") {
-    Fd fd(MakeSparse(dir.get(), kMiB, {0}));
+    UniqueFd fd(MakeSparse(dir.get(), kMiB, {0}));
     auto extents = FindDataExtents(fd.get(), kMiB);
     REQUIRE(extents);
     CHECK(*extents == std::vector<Extent>{{0, 4096}});
   }
   SECTION("a leading hole then data to the end") {
-    Fd fd(MakeSparse(dir.get(), kMiB, {kMiB - 4096}));
+    UniqueFd fd(MakeSparse(dir.get(), kMiB, {kMiB - 4096}));
     auto extents = FindDataExtents(fd.get(), kMiB);
     REQUIRE(extents);
     CHECK(*extents == std::vector<Extent>{{kMiB - 4096, 4096}});
   }
   SECTION("a file that is all hole gives the end-of-file marker") {
-    Fd fd(MakeSparse(dir.get(), 5 * kMiB, {}));
+    UniqueFd fd(MakeSparse(dir.get(), 5 * kMiB, {}));
     auto extents = FindDataExtents(fd.get(), 5 * kMiB);
     REQUIRE(extents);
     CHECK(*extents == std::vector<Extent>{{5 * kMiB, 0}});
   }
   SECTION("a dense file and an empty file give no extents") {
-    Fd fd(MakeSparse(dir.get(), 0, {}));
+    UniqueFd fd(MakeSparse(dir.get(), 0, {}));
     auto empty = FindDataExtents(fd.get(), 0);
     REQUIRE(empty);
     CHECK(empty->empty());
@@ -388,7 +375,7 @@ TEST_CASE("fsmeta finds the data extents of sparse files", "[unit][fsmeta]") {
     CHECK(dense->empty());
   }
   SECTION("data written past the size seen by the stat is ignored") {
-    Fd fd(MakeSparse(dir.get(), 2 * kMiB, {0, kMiB + 4096}));
+    UniqueFd fd(MakeSparse(dir.get(), 2 * kMiB, {0, kMiB + 4096}));
     auto extents = FindDataExtents(fd.get(), kMiB);
     REQUIRE(extents);
     CHECK(*extents == std::vector<Extent>{{0, 4096}});

@@ -1,6 +1,7 @@
 // Tests of agent/fsmeta/node_writer: every entry goes through ReadNode ->
 // create a fresh entry -> ApplyMetadata -> ReadNode, and what can be
 // restored must come back equal. Root-only parts WARN and return otherwise.
+#include "agent/util/fd.h"
 #include "agent/fsmeta/node_writer.h"
 
 #include <dirent.h>
@@ -25,20 +26,6 @@ using format::Node;
 using format::NodeType;
 using format::Xattr;
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 int OpenDir(int dirfd, const std::string& name) {
   int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   REQUIRE(fd >= 0);
@@ -46,7 +33,7 @@ int OpenDir(int dirfd, const std::string& name) {
 }
 
 void Touch(int dirfd, const std::string& name, mode_t mode = 0600) {
-  Fd fd(openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+  UniqueFd fd(openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                mode));
   REQUIRE(fd.get() >= 0);
 }
@@ -139,9 +126,9 @@ int MakeDir(int dirfd, const std::string& name) {
 // A source and a destination directory side by side.
 struct Dirs {
   testing::TempDir tmp;
-  Fd top{OpenDir(AT_FDCWD, tmp.path())};
-  Fd src{MakeDir(top.get(), "src")};
-  Fd dst{MakeDir(top.get(), "dst")};
+  UniqueFd top{OpenDir(AT_FDCWD, tmp.path())};
+  UniqueFd src{MakeDir(top.get(), "src")};
+  UniqueFd dst{MakeDir(top.get(), "dst")};
 };
 
 TEST_CASE("fsmeta restores setuid, setgid, sticky modes and unnamed owners",
@@ -373,7 +360,7 @@ TEST_CASE("fsmeta refuses hostile names before touching anything",
     CHECK(CreateSpecial(dst, node).code() == ErrorCode::kInvalidArgument);
     CHECK(ApplyMetadata(dst, node).code() == ErrorCode::kInvalidArgument);
   }
-  Fd inside(OpenDir(dst, "a"));
+  UniqueFd inside(OpenDir(dst, "a"));
   Node b = MustRead(inside.get(), "b");
   CHECK(b.type == NodeType::kFile);  // not replaced by a FIFO
   CHECK(b.mode == 0644);
@@ -455,7 +442,7 @@ TEST_CASE("fsmeta creates and applies entries deeper than 4096 bytes of path",
     close(fd);
     fd = next;
   }
-  Fd deep(fd);
+  UniqueFd deep(fd);
   Node fifo;
   fifo.name = "fifo";
   fifo.type = NodeType::kFifo;
