@@ -14,6 +14,7 @@
 
 #include "agent/backup/blob_saver.h"
 #include "agent/backup/file_chunker.h"
+#include "agent/backup/prefetcher.h"
 #include "agent/fsmeta/node_reader.h"
 #include "agent/util/fd.h"
 #include "core/base/thread_pool.h"
@@ -67,11 +68,14 @@ class Walker {
  private:
   Result<BlobId> SaveDirContents(int dirfd, const std::string& path, const Tree* parent);
   // The saved node, or nullopt if the entry was skipped with a warning.
-  Result<std::optional<Node>> SaveEntry(int dirfd, const std::string& path,
-                                        const std::string& name, const Node* parent);
+  // `stat`: the entry as fsmeta::ReadNodeStat read it.
+  Result<std::optional<Node>> SaveEntry(int dirfd, const std::string& path, Node stat,
+                                        const Node* parent, Prefetcher* prefetcher);
+  // The change cache: true if the file can reuse the parent's content.
+  bool Unchanged(const Node& node, const Node* parent) const;
   // OK with content filled, a fatal error, or a per-file error (warned).
   Status SaveFileContent(int dirfd, const std::string& path, Node& node, const Node* parent,
-                         bool* skipped);
+                         Prefetcher* prefetcher, bool* skipped);
   Result<BlobId> SaveTree(Tree tree);
   std::optional<Tree> LoadParentTree(const Node* parent);
   void Warn(const std::string& path, const Status& s) {
@@ -101,6 +105,7 @@ class Walker {
   struct Linked {
     std::vector<BlobId> content;
     std::vector<format::Extent> sparse;
+    std::vector<format::Xattr> xattrs;
   };
   std::unordered_map<uint64_t, Linked> links_;  // by link group
 };
@@ -132,7 +137,13 @@ Result<BlobId> Walker::SaveVirtual(const std::string& path, const VirtualDir& di
     const std::string child_path = JoinPath(path, name);
     const Node* parent_node = FindNode(parent, name);
     if (child.is_target) {
-      ASSIGN_OR_RETURN(std::optional<Node> node, SaveEntry(fd.get(), child_path, name, parent_node));
+      auto stat = fsmeta::ReadNodeStat(fd.get(), name);
+      if (!stat) {
+        Warn(child_path, stat.error());
+        continue;
+      }
+      ASSIGN_OR_RETURN(std::optional<Node> node,
+                       SaveEntry(fd.get(), child_path, std::move(*stat), parent_node, nullptr));
       if (node) tree.nodes.push_back(std::move(*node));
       continue;
     }
@@ -164,29 +175,58 @@ Result<BlobId> Walker::SaveDirContents(int dirfd, const std::string& path, const
     Warn(path, names.error());
     return SaveTree(std::move(tree));
   }
+  // Every entry's metadata first, so the files that will be read are known
+  // and can be read ahead while earlier ones are chunked.
+  std::vector<Node> nodes;
+  nodes.reserve(names->size());
+  std::vector<std::pair<std::string, uint64_t>> to_read;
   for (const std::string& name : *names) {
+    auto node = fsmeta::ReadNodeStat(dirfd, name);
+    if (!node) {
+      Warn(JoinPath(path, name), node.error());
+      continue;
+    }
+    if (node->type == NodeType::kFile && node->size > 0 &&
+        !Unchanged(*node, FindNode(parent, name)))
+      to_read.emplace_back(name, node->size);
+    nodes.push_back(std::move(*node));
+  }
+  Prefetcher prefetcher(dirfd, std::move(to_read));
+  for (Node& node : nodes) {
     RETURN_IF_ERROR(CheckFatal());
-    const std::string child_path = JoinPath(path, name);
-    ASSIGN_OR_RETURN(std::optional<Node> node,
-                     SaveEntry(dirfd, child_path, name, FindNode(parent, name)));
-    if (node) tree.nodes.push_back(std::move(*node));
+    const std::string child_path = JoinPath(path, node.name);
+    const Node* parent_node = FindNode(parent, node.name);
+    ASSIGN_OR_RETURN(std::optional<Node> saved,
+                     SaveEntry(dirfd, child_path, std::move(node), parent_node, &prefetcher));
+    if (saved) tree.nodes.push_back(std::move(*saved));
   }
   return SaveTree(std::move(tree));
 }
 
-Result<std::optional<Node>> Walker::SaveEntry(int dirfd, const std::string& path,
-                                              const std::string& name, const Node* parent) {
-  auto node = fsmeta::ReadNode(dirfd, name);
-  if (!node) {
-    Warn(path, node.error());
-    return std::optional<Node>();
-  }
+bool Walker::Unchanged(const Node& node, const Node* parent) const {
+  return !options_.force && parent && parent->type == NodeType::kFile &&
+         parent->size == node.size && parent->mtime_ns == node.mtime_ns &&
+         parent->ctime_ns == node.ctime_ns && parent->inode == node.inode &&
+         std::all_of(parent->content.begin(), parent->content.end(),
+                     [&](const BlobId& id) { return repo_.index().HasBlob(id); });
+}
+
+Result<std::optional<Node>> Walker::SaveEntry(int dirfd, const std::string& path, Node stat,
+                                              const Node* parent, Prefetcher* prefetcher) {
+  const std::string name = stat.name;  // a copy: `stat` is moved next
+  std::optional<Node> node(std::move(stat));
   if (node->type == NodeType::kDir) {
     UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd.valid()) {
       Warn(path, ErrnoStatus(errno, "open"));
       return std::optional<Node>();
     }
+    auto xattrs = fsmeta::ReadXattrsOfFd(fd.get(), name);
+    if (!xattrs) {
+      Warn(path, xattrs.error());
+      return std::optional<Node>();
+    }
+    node->xattrs = std::move(*xattrs);
     std::optional<Tree> parent_tree = LoadParentTree(parent);
     ASSIGN_OR_RETURN(BlobId subtree,
                      SaveDirContents(fd.get(), path, parent_tree ? &*parent_tree : nullptr));
@@ -195,46 +235,58 @@ Result<std::optional<Node>> Walker::SaveEntry(int dirfd, const std::string& path
     ++progress_.dirs;
   } else if (node->type == NodeType::kFile) {
     bool skipped = false;
-    RETURN_IF_ERROR(SaveFileContent(dirfd, path, *node, parent, &skipped));
+    RETURN_IF_ERROR(SaveFileContent(dirfd, path, *node, parent, prefetcher, &skipped));
     if (skipped) return std::optional<Node>();
     ++stats_.files;
     stats_.bytes += node->size;
     ++progress_.files;
     progress_.bytes += node->size;
     Report(path);
+  } else {
+    auto xattrs = fsmeta::ReadXattrs(dirfd, name);
+    if (!xattrs) {
+      Warn(path, xattrs.error());
+      return std::optional<Node>();
+    }
+    node->xattrs = std::move(*xattrs);
   }
   return std::optional<Node>(std::move(*node));
 }
 
 Status Walker::SaveFileContent(int dirfd, const std::string& path, Node& node,
-                               const Node* parent, bool* skipped) {
+                               const Node* parent, Prefetcher* prefetcher, bool* skipped) {
   if (node.nlink > 1) {
     node.link_group = LinkGroup(node.device, node.inode);
     auto it = links_.find(node.link_group);
-    if (it != links_.end()) {
+    if (it != links_.end()) {  // another name of an inode already read
       node.content = it->second.content;
       node.sparse = it->second.sparse;
+      node.xattrs = it->second.xattrs;
       return Status::Ok();
     }
   }
   // The change cache: same size, mtime, ctime and inode as in the parent
-  // snapshot, and every chunk still indexed: reuse the chunk list unread.
-  if (!options_.force && parent && parent->type == NodeType::kFile &&
-      parent->size == node.size && parent->mtime_ns == node.mtime_ns &&
-      parent->ctime_ns == node.ctime_ns && parent->inode == node.inode &&
-      std::all_of(parent->content.begin(), parent->content.end(),
-                  [&](const BlobId& id) { return repo_.index().HasBlob(id); })) {
+  // snapshot, and every chunk still indexed: reuse the chunk list unread,
+  // and the xattrs too (changing one changes the ctime).
+  if (Unchanged(node, parent)) {
     node.content = parent->content;
     node.sparse = parent->sparse;
+    node.xattrs = parent->xattrs;
   } else {
-    UniqueFd fd(openat(dirfd, node.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME));
-    if (!fd.valid() && errno == EPERM)  // O_NOATIME needs ownership
-      fd = UniqueFd(openat(dirfd, node.name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd fd = prefetcher ? prefetcher->Take(node.name) : UniqueFd();
+    if (!fd.valid()) fd = UniqueFd(OpenForBackup(dirfd, node.name));
     if (!fd.valid()) {
       Warn(path, ErrnoStatus(errno, "open"));
       *skipped = true;
       return Status::Ok();
     }
+    auto xattrs = fsmeta::ReadXattrsOfFd(fd.get(), node.name);
+    if (!xattrs) {
+      Warn(path, xattrs.error());
+      *skipped = true;
+      return Status::Ok();
+    }
+    node.xattrs = std::move(*xattrs);
     auto extents = fsmeta::FindDataExtents(fd.get(), node.size);
     if (!extents) {
       Warn(path, extents.error());
@@ -259,7 +311,7 @@ Status Walker::SaveFileContent(int dirfd, const std::string& path, Node& node,
       return Status::Ok();
     }
   }
-  if (node.link_group) links_[node.link_group] = Linked{node.content, node.sparse};
+  if (node.link_group) links_[node.link_group] = Linked{node.content, node.sparse, node.xattrs};
   return Status::Ok();
 }
 

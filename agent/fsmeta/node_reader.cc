@@ -152,6 +152,12 @@ Result<std::vector<std::string>> ListDir(int dirfd) {
 }
 
 Result<format::Node> ReadNode(int dirfd, const std::string& name) {
+  ASSIGN_OR_RETURN(format::Node node, ReadNodeStat(dirfd, name));
+  ASSIGN_OR_RETURN(node.xattrs, ReadXattrs(dirfd, name));
+  return node;
+}
+
+Result<format::Node> ReadNodeStat(int dirfd, const std::string& name) {
   RETURN_IF_ERROR(CheckReadName(name));
   struct stat st;
   if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -188,22 +194,25 @@ Result<format::Node> ReadNode(int dirfd, const std::string& name) {
     default:
       break;
   }
-  ASSIGN_OR_RETURN(node.xattrs, ReadXattrs(dirfd, name));
   return node;
 }
 
-Result<std::vector<format::Xattr>> ReadXattrs(int dirfd,
-                                              const std::string& name) {
-  RETURN_IF_ERROR(CheckReadName(name));
-  const std::string path = ProcPath(dirfd, name);
+namespace {
+
+// The xattr reading loop, over either the path calls (l*xattr) or the fd
+// calls (f*xattr): `list(buf, size)` and `get(key, buf, size)` behave like
+// llistxattr/lgetxattr on the entry.
+template <typename List, typename Get>
+Result<std::vector<format::Xattr>> ReadXattrsWith(const std::string& name, List list_fn,
+                                                  Get get_fn) {
   std::string list;
   for (;;) {  // the list may grow between the size query and the read
-    ssize_t n = llistxattr(path.c_str(), nullptr, 0);
+    ssize_t n = list_fn(nullptr, 0);
     if (n < 0 && (errno == ENOTSUP)) return std::vector<format::Xattr>{};
     if (n < 0) return Err(ErrnoStatus(errno, "list xattrs of " + Quote(name)));
     list.resize(n);
     if (n == 0) break;
-    n = llistxattr(path.c_str(), list.data(), list.size());
+    n = list_fn(list.data(), list.size());
     if (n >= 0) {
       list.resize(n);
       break;
@@ -220,10 +229,10 @@ Result<std::vector<format::Xattr>> ReadXattrs(int dirfd,
     Bytes value;
     bool vanished = false;
     for (;;) {
-      ssize_t n = lgetxattr(path.c_str(), key.c_str(), nullptr, 0);
+      ssize_t n = get_fn(key.c_str(), nullptr, 0);
       if (n >= 0) {
         value.resize(n);
-        n = lgetxattr(path.c_str(), key.c_str(), value.data(), value.size());
+        n = get_fn(key.c_str(), value.data(), value.size());
       }
       if (n >= 0) {
         value.resize(n);
@@ -244,6 +253,25 @@ Result<std::vector<format::Xattr>> ReadXattrs(int dirfd,
               return a.name < b.name;
             });
   return xattrs;
+}
+
+}  // namespace
+
+Result<std::vector<format::Xattr>> ReadXattrs(int dirfd,
+                                              const std::string& name) {
+  RETURN_IF_ERROR(CheckReadName(name));
+  const std::string path = ProcPath(dirfd, name);
+  return ReadXattrsWith(
+      name, [&](char* buf, size_t size) { return llistxattr(path.c_str(), buf, size); },
+      [&](const char* key, void* buf, size_t size) {
+        return lgetxattr(path.c_str(), key, buf, size);
+      });
+}
+
+Result<std::vector<format::Xattr>> ReadXattrsOfFd(int fd, const std::string& name) {
+  return ReadXattrsWith(
+      name, [&](char* buf, size_t size) { return flistxattr(fd, buf, size); },
+      [&](const char* key, void* buf, size_t size) { return fgetxattr(fd, key, buf, size); });
 }
 
 Result<std::vector<format::Extent>> FindDataExtents(int fd, uint64_t size) {

@@ -23,9 +23,17 @@ Result<std::vector<std::string>> ListDir(int dirfd);
 // kInvalidArgument. kNotFound if it vanished; other errors as ErrnoStatus.
 Result<format::Node> ReadNode(int dirfd, const std::string& name);
 
+// ReadNode without the xattrs: the walk reads those through an fd it opens
+// anyway, or takes them from the parent snapshot when the ctime (which every
+// xattr change bumps) is unchanged. Same errors as ReadNode.
+Result<format::Node> ReadNodeStat(int dirfd, const std::string& name);
+
 // Xattrs of an entry (no follow), sorted by name. Filesystems without xattr
 // support give an empty list, not an error.
 Result<std::vector<format::Xattr>> ReadXattrs(int dirfd, const std::string& name);
+// The same through an open file or directory fd: no path lookup at all.
+// `name` is only for messages.
+Result<std::vector<format::Xattr>> ReadXattrsOfFd(int fd, const std::string& name);
 
 // The data extents of an open regular file of `size` bytes, found with
 // SEEK_DATA/SEEK_HOLE. Empty if the file has no hole (the common case), so

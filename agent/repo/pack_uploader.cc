@@ -35,7 +35,9 @@ Status PackUploader::AddBlob(format::BlobType type, const BlobId& id, compress::
                              uint32_t raw_len, ByteView stored) {
   std::unique_lock lock(mu_);
   if (!error_.ok()) return error_;
-  if (!open_) open_ = std::make_unique<format::PackWriter>(repo_->keys().data_key);
+  // A pack ends at most one blob (4 MiB max) plus its header past the target.
+  if (!open_)
+    open_ = std::make_unique<format::PackWriter>(repo_->keys().data_key, target_size_ + (6 << 20));
   open_->AddBlob(type, id, codec, raw_len, stored);
   if (open_->size() >= target_size_) EnqueueLocked(lock);
   return error_;
@@ -43,7 +45,9 @@ Status PackUploader::AddBlob(format::BlobType type, const BlobId& id, compress::
 
 void PackUploader::EnqueueLocked(std::unique_lock<std::mutex>& lock) {
   // Wait for room so memory stays bounded while storage is slower than CPU.
-  cv_.wait(lock, [this] { return queue_.size() < max_queued_ || !error_.ok(); });
+  cv_.wait(lock, [this] {
+    return queue_.size() + (uploading_ ? 1 : 0) < max_queued_ || !error_.ok();
+  });
   // Another worker waited here too and already queued the pack.
   if (!open_ || open_->blob_count() == 0) return;
   queue_.push_back(open_->Finish());

@@ -7,7 +7,8 @@
 // saved before a snapshot refers to its blobs (the caller calls Flush before
 // saving the snapshot). A crash leaves at worst packs that no index names,
 // which Repository::IndexOrphanPacks picks up on the next run.
-// Memory: at most one open pack plus `max_queued` finished packs.
+// Memory: at most one open pack plus `max_queued` finished packs waiting or
+// being saved (with the default 1, the next pack fills while one is saved).
 // Thread-safety: all methods may be called from many threads.
 #pragma once
 

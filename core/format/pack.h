@@ -44,7 +44,8 @@ struct PackEntry {
 class PackWriter {
  public:
   // Draws a fresh random salt; the pack key is derived from it.
-  explicit PackWriter(const crypto::Key& data_key);
+  // `expected_size`: the final size the caller expects (memory is reserved).
+  explicit PackWriter(const crypto::Key& data_key, size_t expected_size = 0);
 
   // Seals `stored` (the compressed or raw chunk) and appends it.
   void AddBlob(BlobType type, const BlobId& id, compress::Codec codec,
