@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test: unit, conformance and
-# end-to-end tests on a normal build, then the unit and conformance tests
-# again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# end-to-end tests on a normal build, the unit and conformance tests again
+# under AddressSanitizer + UndefinedBehaviorSanitizer, and the benchmark at
+# its small CI size.
 # Usage: scripts/test.sh [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,8 @@ jobs=$(nproc)
 sanitize=1
 [[ "${1:-}" == "--no-sanitize" ]] && sanitize=0
 
-scripts/install-deps.sh
+# restic and borg too: the small benchmark below runs against them.
+COFFRE_BENCH_DEPS=1 scripts/install-deps.sh
 
 echo "== build (RelWithDebInfo)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -31,4 +33,7 @@ if ((sanitize)); then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     build-asan/tests/coffre_unit_tests --reporter compact
 fi
+echo "== benchmark at CI size (50 MB) against restic and borg"
+# Reports ratios; fails only if a tool fails or a restore is not exact.
+bench/run.sh --small --coffre build/cli/coffre --out build/bench-small.md
 echo "== all tests passed"
