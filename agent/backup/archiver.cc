@@ -1,8 +1,6 @@
 #include "agent/backup/archiver.h"
 
 #include <fcntl.h>
-#include <limits.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -10,8 +8,7 @@
 #include <map>
 #include <unordered_map>
 
-#include <boost/filesystem.hpp>
-
+#include "agent/backup/backup_paths.h"
 #include "agent/backup/blob_saver.h"
 #include "agent/backup/file_chunker.h"
 #include "agent/backup/prefetcher.h"
@@ -26,12 +23,6 @@ namespace {
 using format::Node;
 using format::NodeType;
 using format::Tree;
-
-// The part of "/" that leads to the paths being backed up.
-struct VirtualDir {
-  std::map<std::string, VirtualDir> children;
-  bool is_target = false;
-};
 
 const Node* FindNode(const Tree* tree, const std::string& name) {
   if (!tree) return nullptr;
@@ -313,57 +304,6 @@ Status Walker::SaveFileContent(int dirfd, const std::string& path, Node& node,
   }
   if (node.link_group) links_[node.link_group] = Linked{node.content, node.sparse, node.xattrs};
   return Status::Ok();
-}
-
-Result<std::vector<std::string>> NormalizePaths(const std::vector<std::string>& paths) {
-  std::vector<std::string> out;
-  for (const std::string& p : paths) {
-    if (p.empty()) return Err(InvalidArgumentError("an empty path was given"));
-    boost::system::error_code ec;
-    boost::filesystem::path abs = boost::filesystem::absolute(p, boost::filesystem::current_path(ec));
-    // Rebuilt from components: drops "." and trailing slashes alike.
-    std::string normal;
-    for (const auto& part : abs.lexically_normal()) {
-      const std::string& s = part.string();
-      if (s.empty() || s == "/" || s == ".") continue;
-      normal.push_back('/');
-      normal.append(s);
-    }
-    if (normal.empty()) normal.push_back('/');
-    // The folders leading to the path are resolved (/home -> /srv/home), so
-    // the walk down to it meets only real directories; the path itself is
-    // kept as it is: a symlink given by name is backed up as a symlink.
-    if (normal != "/") {
-      size_t slash = normal.rfind('/');
-      std::string parent = slash == 0 ? "/" : normal.substr(0, slash);
-      char resolved[PATH_MAX];
-      if (!realpath(parent.c_str(), resolved)) return Err(ErrnoStatus(errno, parent));
-      std::string base = normal.substr(slash + 1);
-      normal = std::string(resolved) == "/" ? "/" + base : std::string(resolved) + "/" + base;
-    }
-    struct stat st;
-    if (lstat(normal.c_str(), &st) != 0) return Err(ErrnoStatus(errno, normal));
-    out.push_back(normal);
-  }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-VirtualDir BuildVirtualRoot(const std::vector<std::string>& paths) {
-  VirtualDir root;
-  for (const std::string& p : paths) {
-    VirtualDir* dir = &root;
-    size_t pos = 1;
-    while (pos <= p.size() && p != "/") {
-      size_t slash = p.find('/', pos);
-      if (slash == std::string::npos) slash = p.size();
-      dir = &dir->children[p.substr(pos, slash - pos)];
-      pos = slash + 1;
-    }
-    dir->is_target = true;
-  }
-  return root;
 }
 
 // The latest snapshot of the same host and paths, for the change cache.

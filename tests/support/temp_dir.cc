@@ -1,10 +1,15 @@
 #include "tests/support/temp_dir.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace coffre::testing {
 
@@ -18,6 +23,27 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+void RemoveAllAt(int dirfd, const std::string& name) {
+  int fd = openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    unlinkat(dirfd, name.c_str(), 0);
+    return;
+  }
+  DIR* dir = fdopendir(fd);
+  if (!dir) {
+    close(fd);
+    return;
+  }
+  std::vector<std::string> names;
+  while (struct dirent* e = readdir(dir)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  for (const std::string& n : names) RemoveAllAt(::dirfd(dir), n);
+  closedir(dir);
+  unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
 }
 
 void WriteFile(const std::string& path, const std::string& content) {

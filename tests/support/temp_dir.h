@@ -21,6 +21,10 @@ class TempDir {
   std::string path_;
 };
 
+// rm -r of `name` relative to an open directory, for trees whose paths
+// exceed PATH_MAX (TempDir's cleanup works on paths and would leave them).
+void RemoveAllAt(int dirfd, const std::string& name);
+
 // Writes `content` to `path` (creating or truncating); aborts the test on error.
 void WriteFile(const std::string& path, const std::string& content);
 std::string ReadFile(const std::string& path);

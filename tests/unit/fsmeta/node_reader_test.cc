@@ -72,27 +72,6 @@ bool IsRoot() {
   return false;
 }
 
-// rm -r relative to dirfd, for trees whose paths exceed PATH_MAX (the
-// TempDir cleanup works on paths and would silently leave them behind).
-void RemoveAllAt(int dirfd, const std::string& name) {
-  int fd = openat(dirfd, name.c_str(),
-                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) {
-    DIR* dir = fdopendir(fd);
-    REQUIRE(dir != nullptr);
-    std::vector<std::string> names;
-    while (struct dirent* e = readdir(dir)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    for (const std::string& n : names) RemoveAllAt(::dirfd(dir), n);
-    closedir(dir);
-    unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
-  } else {
-    unlinkat(dirfd, name.c_str(), 0);
-  }
-}
-
 // The POSIX ACL "u::rw-,u:12345:rw-,g::r--,m::rw-,o::r--" as the kernel
 // stores system.posix_acl_access: version 2, then (tag u16, perm u16, id u32).
 const Bytes kAclBytes = {
@@ -317,7 +296,7 @@ TEST_CASE("fsmeta reads entries of a directory chain deeper than 4096 bytes",
     REQUIRE(xattrs);
     CHECK(*xattrs == std::vector<Xattr>{{"user.deep", ToBytes("yes")}});
   }
-  RemoveAllAt(top.get(), component);
+  testing::RemoveAllAt(top.get(), component);
 }
 
 // A file of `size` bytes with 4 KiB of data at each offset in `data_at`.

@@ -99,25 +99,6 @@ Node RoundTrip(const Node& source, int dest) {
   return MustRead(dest, source.name);
 }
 
-void RemoveAllAt(int dirfd, const std::string& name) {
-  int fd = openat(dirfd, name.c_str(),
-                  O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    unlinkat(dirfd, name.c_str(), 0);
-    return;
-  }
-  DIR* dir = fdopendir(fd);
-  REQUIRE(dir != nullptr);
-  std::vector<std::string> names;
-  while (struct dirent* e = readdir(dir)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") names.push_back(n);
-  }
-  for (const std::string& n : names) RemoveAllAt(::dirfd(dir), n);
-  closedir(dir);
-  unlinkat(dirfd, name.c_str(), AT_REMOVEDIR);
-}
-
 int MakeDir(int dirfd, const std::string& name) {
   REQUIRE(mkdirat(dirfd, name.c_str(), 0755) == 0);
   return OpenDir(dirfd, name);
@@ -457,7 +438,7 @@ TEST_CASE("fsmeta creates and applies entries deeper than 4096 bytes of path",
   CHECK(back.mode == 0604);
   CHECK(back.mtime_ns == 777);
   CHECK(back.xattrs == fifo.xattrs);
-  RemoveAllAt(d.dst.get(), component);
+  testing::RemoveAllAt(d.dst.get(), component);
 }
 
 }  // namespace

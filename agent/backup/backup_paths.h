@@ -1,0 +1,31 @@
+// The paths a backup covers: what the user typed, made absolute and
+// normalized, and the part of "/" that leads to them (the root tree of a
+// snapshot holds "/" with only the folders on the way to the paths).
+// Thread-safety: free functions.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/base/status.h"
+
+namespace coffre::backup {
+
+// Absolute, without "." or trailing slashes, sorted and unique. The folders
+// leading to each path are resolved (/home -> /srv/home), so the walk down
+// meets only real directories; the last component is kept: a symlink given
+// by name is backed up as a symlink. ErrnoStatus if a path does not exist.
+Result<std::vector<std::string>> NormalizePaths(const std::vector<std::string>& paths);
+
+// A folder on the way to the paths; `is_target` marks a path itself, which
+// is backed up whole (any children below it are then ignored).
+struct VirtualDir {
+  std::map<std::string, VirtualDir> children;
+  bool is_target = false;
+};
+
+// The tree of folders from "/" to every path of NormalizePaths.
+VirtualDir BuildVirtualRoot(const std::vector<std::string>& paths);
+
+}  // namespace coffre::backup
