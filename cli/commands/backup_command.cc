@@ -34,9 +34,16 @@ void RunBackupCommand(Context& ctx, const BackupArgs& args) {
     progress.Clear();
     std::cerr << "coffre: warning: " << line << std::endl;
   };
-  auto result = backup::RunBackup(**repo, options, [&](const backup::BackupProgress& p) {
-    progress.Update(std::to_string(p.files) + " files, " + HumanBytes(p.bytes) + ": " + p.current);
-  });
+  // No callback at all when nothing is drawn (cron): the walk then skips
+  // building a progress record per entry.
+  std::function<void(const backup::BackupProgress&)> on_progress;
+  if (ctx.ShowProgress()) {
+    on_progress = [&](const backup::BackupProgress& p) {
+      progress.Update(std::to_string(p.files) + " files, " + HumanBytes(p.bytes) + ": " +
+                      p.current);
+    };
+  }
+  auto result = backup::RunBackup(**repo, options, on_progress);
   progress.Clear();
   if (!result) return ctx.Fail(result.error().WithContext("backup failed"));
 
