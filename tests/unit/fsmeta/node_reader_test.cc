@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/support/random_data.h"
+#include "tests/support/fs_entries.h"
 #include "tests/support/temp_dir.h"
 
 namespace coffre::fsmeta {
@@ -37,41 +38,7 @@ int OpenDir(const std::string& path) {
   return fd;
 }
 
-void Touch(int dirfd, const std::string& name,
-           const std::string& content = "") {
-  UniqueFd fd(openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-               0644));
-  REQUIRE(fd.get() >= 0);
-  REQUIRE(write(fd.get(), content.data(), content.size()) ==
-          static_cast<ssize_t>(content.size()));
-}
-
-void SetMtime(int dirfd, const std::string& name, time_t sec, long nsec) {
-  struct timespec ts[2] = {{sec, nsec}, {sec, nsec}};
-  REQUIRE(utimensat(dirfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0);
-}
-
 // False (with a WARN) where `dirfd`'s filesystem cannot store user.* xattrs.
-bool XattrsSupported(int dirfd) {
-  Touch(dirfd, ".probe");
-  std::string path = "/proc/self/fd/" + std::to_string(dirfd) + "/.probe";
-  int rc = lsetxattr(path.c_str(), "user.probe", "1", 1, 0);
-  int err = errno;
-  unlinkat(dirfd, ".probe", 0);
-  if (rc != 0 && err == ENOTSUP) {
-    WARN("test filesystem has no user xattrs: xattr checks skipped");
-    return false;
-  }
-  REQUIRE(rc == 0);
-  return true;
-}
-
-bool IsRoot() {
-  if (geteuid() == 0) return true;
-  WARN("not root: owner, device and trusted.* checks skipped");
-  return false;
-}
-
 // The POSIX ACL "u::rw-,u:12345:rw-,g::r--,m::rw-,o::r--" as the kernel
 // stores system.posix_acl_access: version 2, then (tag u16, perm u16, id u32).
 const Bytes kAclBytes = {
@@ -88,11 +55,11 @@ TEST_CASE(
     "[unit][fsmeta]") {
   testing::TempDir tmp;
   UniqueFd dir(OpenDir(tmp.path()));
-  Touch(dir.get(), "f", "hello\n");
+  testing::TouchAt(dir.get(), "f", "hello\n");
   REQUIRE(fchmodat(dir.get(), "f", 0640, 0) == 0);
-  const bool root = IsRoot();
+  const bool root = testing::IsRoot();
   if (root) REQUIRE(fchownat(dir.get(), "f", 12345, 23456, 0) == 0);
-  SetMtime(dir.get(), "f", 1234567890, 123456789);
+  testing::SetMtime(dir.get(), "f", 1234567890, 123456789);
 
   auto node = ReadNode(dir.get(), "f");
   REQUIRE(node);
@@ -144,8 +111,8 @@ TEST_CASE("fsmeta reads symlink targets without following them",
     CHECK(node->mode == 0777);
   }
   // A link to a file with xattrs has none of its own: l* calls do not follow.
-  if (XattrsSupported(dir.get())) {
-    Touch(dir.get(), "target");
+  if (testing::XattrsSupported(dir.get())) {
+    testing::TouchAt(dir.get(), "target");
     REQUIRE(setxattr((tmp.path() + "/target").c_str(), "user.a", "1", 1, 0) ==
             0);
     REQUIRE(symlinkat("target", dir.get(), "to-target") == 0);
@@ -170,7 +137,7 @@ TEST_CASE("fsmeta reads FIFOs and device nodes with their device numbers",
   CHECK(fifo->mode == 0640);
   CHECK(fifo->size == 0);
   CHECK(fifo->rdev == 0);
-  if (!IsRoot()) return;
+  if (!testing::IsRoot()) return;
   REQUIRE(mknodat(dir.get(), "null", S_IFCHR | 0666, makedev(1, 3)) == 0);
   REQUIRE(mknodat(dir.get(), "loop", S_IFBLK | 0660, makedev(7, 0)) == 0);
   auto chr = ReadNode(dir.get(), "null");
@@ -194,9 +161,9 @@ TEST_CASE("fsmeta lists raw names sorted bytewise and reads them",
   const std::vector<std::string> expected = {"Z",         "a",     "b",
                                              "new\nline", longest, "\xff\xfe"};
   for (std::string name : {"b", "\xff\xfe", "a", "new\nline", "Z"}) {
-    Touch(dir.get(), name);
+    testing::TouchAt(dir.get(), name);
   }
-  Touch(dir.get(), longest);
+  testing::TouchAt(dir.get(), longest);
   auto names = ListDir(dir.get());
   REQUIRE(names);
   CHECK(*names == expected);
@@ -215,7 +182,7 @@ TEST_CASE("fsmeta ReadNode reports a vanished entry and refuses paths",
   testing::TempDir tmp;
   UniqueFd dir(OpenDir(tmp.path()));
   REQUIRE(mkdirat(dir.get(), "sub", 0755) == 0);
-  Touch(dir.get(), "sub/f");
+  testing::TouchAt(dir.get(), "sub/f");
   auto missing = ReadNode(dir.get(), "gone");
   REQUIRE(!missing);
   CHECK(missing.error().code() == ErrorCode::kNotFound);
@@ -236,8 +203,8 @@ TEST_CASE(
     "[unit][fsmeta]") {
   testing::TempDir tmp;
   UniqueFd dir(OpenDir(tmp.path()));
-  if (!XattrsSupported(dir.get()) || !IsRoot()) return;
-  Touch(dir.get(), "f");
+  if (!testing::XattrsSupported(dir.get()) || !testing::IsRoot()) return;
+  testing::TouchAt(dir.get(), "f");
   const std::string path = tmp.Sub("f");
   const Bytes binary = {0x00, 0xff, 0x0a, 0x00};
   REQUIRE(lsetxattr(path.c_str(), "user.b", "2", 1, 0) == 0);
@@ -280,7 +247,7 @@ TEST_CASE("fsmeta reads entries of a directory chain deeper than 4096 bytes",
     relative += "/" + component;
   }
   UniqueFd deep(fd);
-  Touch(deep.get(), "leaf", "deep");
+  testing::TouchAt(deep.get(), "leaf", "deep");
   REQUIRE(relative.size() > 4096);
   struct stat st;  // the plain path is too long for the kernel
   CHECK(lstat((tmp.path() + relative + "/leaf").c_str(), &st) != 0);
@@ -289,7 +256,7 @@ TEST_CASE("fsmeta reads entries of a directory chain deeper than 4096 bytes",
   auto node = ReadNode(deep.get(), "leaf");
   REQUIRE(node);
   CHECK(node->size == 4);
-  if (XattrsSupported(deep.get())) {
+  if (testing::XattrsSupported(deep.get())) {
     UniqueFd leaf(openat(deep.get(), "leaf", O_RDONLY | O_CLOEXEC));
     REQUIRE(fsetxattr(leaf.get(), "user.deep", "yes", 3, 0) == 0);
     auto xattrs = ReadXattrs(deep.get(), "leaf");

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "agent/fsmeta/node_reader.h"
+#include "tests/support/fs_entries.h"
 #include "tests/support/temp_dir.h"
 
 namespace coffre::fsmeta {
@@ -32,39 +33,8 @@ int OpenDir(int dirfd, const std::string& name) {
   return fd;
 }
 
-void Touch(int dirfd, const std::string& name, mode_t mode = 0600) {
-  UniqueFd fd(openat(dirfd, name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-               mode));
-  REQUIRE(fd.get() >= 0);
-}
-
-void SetMtime(int dirfd, const std::string& name, time_t sec, long nsec) {
-  struct timespec ts[2] = {{sec, nsec}, {sec, nsec}};
-  REQUIRE(utimensat(dirfd, name.c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0);
-}
-
 std::string ProcPath(int dirfd, const std::string& name) {
   return "/proc/self/fd/" + std::to_string(dirfd) + "/" + name;
-}
-
-bool IsRoot() {
-  if (geteuid() == 0) return true;
-  WARN("not root: owner, device and trusted.* checks skipped");
-  return false;
-}
-
-bool XattrsSupported(int dirfd) {
-  Touch(dirfd, ".probe");
-  int rc =
-      lsetxattr(ProcPath(dirfd, ".probe").c_str(), "user.probe", "1", 1, 0);
-  int err = errno;
-  unlinkat(dirfd, ".probe", 0);
-  if (rc != 0 && err == ENOTSUP) {
-    WARN("test filesystem has no user xattrs: xattr checks skipped");
-    return false;
-  }
-  REQUIRE(rc == 0);
-  return true;
 }
 
 // What a restore can reproduce: not the inode, device, link count or ctime.
@@ -85,7 +55,7 @@ Node MustRead(int dirfd, const std::string& name) {
 // CreateSpecial, then ApplyMetadata. Returns what was read back.
 Node RoundTrip(const Node& source, int dest) {
   if (source.type == NodeType::kFile) {
-    Touch(dest, source.name);
+    testing::TouchAt(dest, source.name, "", 0600);
   } else if (source.type == NodeType::kDir) {
     REQUIRE(mkdirat(dest, source.name.c_str(), 0700) == 0);
   } else {
@@ -114,7 +84,7 @@ struct Dirs {
 
 TEST_CASE("fsmeta restores setuid, setgid, sticky modes and unnamed owners",
           "[unit][fsmeta]") {
-  if (!IsRoot()) return;
+  if (!testing::IsRoot()) return;
   Dirs d;
   struct Case {
     std::string name;
@@ -133,11 +103,11 @@ TEST_CASE("fsmeta restores setuid, setgid, sticky modes and unnamed owners",
     if (c.dir) {
       REQUIRE(mkdirat(d.src.get(), c.name.c_str(), 0700) == 0);
     } else {
-      Touch(d.src.get(), c.name);
+      testing::TouchAt(d.src.get(), c.name, "", 0600);
     }
     REQUIRE(fchownat(d.src.get(), c.name.c_str(), c.uid, c.gid, 0) == 0);
     REQUIRE(fchmodat(d.src.get(), c.name.c_str(), c.mode, 0) == 0);
-    SetMtime(d.src.get(), c.name, 1500000000, 999999999);
+    testing::SetMtime(d.src.get(), c.name, 1500000000, 999999999);
   }
   for (const Case& c : cases) {
     INFO(c.name);
@@ -150,7 +120,7 @@ TEST_CASE("fsmeta restores setuid, setgid, sticky modes and unnamed owners",
 
 TEST_CASE("fsmeta recreates symlinks, FIFOs and devices with their metadata",
           "[unit][fsmeta]") {
-  if (!IsRoot()) return;
+  if (!testing::IsRoot()) return;
   Dirs d;
   const int src = d.src.get();
   REQUIRE(symlinkat("no/such/target", src, "dangling") == 0);
@@ -169,7 +139,7 @@ TEST_CASE("fsmeta recreates symlinks, FIFOs and devices with their metadata",
   REQUIRE(names);
   REQUIRE(names->size() == 8);
   for (const std::string& name : *names) {
-    SetMtime(src, name, 1234567890, 123456789);
+    testing::SetMtime(src, name, 1234567890, 123456789);
     Node source = MustRead(src, name);
     Node restored = RoundTrip(source, d.dst.get());
     CHECK(Restorable(restored) == Restorable(source));
@@ -186,7 +156,7 @@ TEST_CASE("fsmeta restores mtimes to the nanosecond, also before 1970",
           "[unit][fsmeta]") {
   Dirs d;
   const int dst = d.dst.get();
-  Touch(dst, "f");
+  testing::TouchAt(dst, "f", "", 0600);
   REQUIRE(mkdirat(dst, "dir", 0755) == 0);
   REQUIRE(symlinkat("f", dst, "link") == 0);
   for (int64_t mtime : {int64_t{1234567890123456789}, int64_t{-1500000000}}) {
@@ -226,9 +196,9 @@ TEST_CASE(
     "fsmeta restores xattrs, POSIX ACLs and file capabilities after the owner",
     "[unit][fsmeta]") {
   Dirs d;
-  if (!IsRoot() || !XattrsSupported(d.src.get())) return;
+  if (!testing::IsRoot() || !testing::XattrsSupported(d.src.get())) return;
   const int src = d.src.get();
-  Touch(src, "f");
+  testing::TouchAt(src, "f", "", 0600);
   REQUIRE(fchownat(src, "f", 12345, 23456, 0) == 0);
   const std::string f = ProcPath(src, "f");
   REQUIRE(lsetxattr(f.c_str(), "user.a", "\x00\xff", 2, 0) == 0);
@@ -256,7 +226,7 @@ TEST_CASE(
 TEST_CASE("fsmeta skips user xattrs on a symlink but restores trusted ones",
           "[unit][fsmeta]") {
   Dirs d;
-  if (!IsRoot() || !XattrsSupported(d.src.get())) return;
+  if (!testing::IsRoot() || !testing::XattrsSupported(d.src.get())) return;
   REQUIRE(symlinkat("target", d.src.get(), "link") == 0);
   REQUIRE(lsetxattr(ProcPath(d.src.get(), "link").c_str(), "trusted.t", "v", 1,
                     0) == 0);
@@ -276,10 +246,10 @@ TEST_CASE(
     "[unit][fsmeta]") {
   Dirs d;
   const int dst = d.dst.get();
-  Touch(dst, "file");
+  testing::TouchAt(dst, "file", "", 0600);
   REQUIRE(mkdirat(dst, "empty", 0755) == 0);
   REQUIRE(mkdirat(dst, "full", 0755) == 0);
-  Touch(dst, "full/keep");
+  testing::TouchAt(dst, "full/keep", "", 0600);
   Node fifo;
   fifo.type = NodeType::kFifo;
   fifo.name = "file";
@@ -321,7 +291,7 @@ TEST_CASE("fsmeta refuses hostile names before touching anything",
   Dirs d;
   const int dst = d.dst.get();
   REQUIRE(mkdirat(dst, "a", 0755) == 0);
-  Touch(dst, "a/b", 0644);
+  testing::TouchAt(dst, "a/b", "", 0644);
   struct stat before;
   REQUIRE(fstat(d.top.get(), &before) == 0);
   const std::vector<std::string> hostile = {"..",
@@ -354,8 +324,8 @@ TEST_CASE("fsmeta refuses hostile names before touching anything",
 TEST_CASE("fsmeta ApplyMetadata does not follow a symlink planted for a file",
           "[unit][fsmeta]") {
   Dirs d;
-  Touch(d.top.get(), "victim", 0600);
-  SetMtime(d.top.get(), "victim", 1000, 0);
+  testing::TouchAt(d.top.get(), "victim", "", 0600);
+  testing::SetMtime(d.top.get(), "victim", 1000, 0);
   Node before = MustRead(d.top.get(), "victim");
   REQUIRE(symlinkat((d.tmp.path() + "/victim").c_str(), d.dst.get(), "x") == 0);
   Node node;
@@ -372,7 +342,7 @@ TEST_CASE("fsmeta ApplyMetadata does not follow a symlink planted for a file",
 TEST_CASE("fsmeta keeps applying after a failed step and names the entry",
           "[unit][fsmeta]") {
   Dirs d;
-  Touch(d.dst.get(), "named\nentry");
+  testing::TouchAt(d.dst.get(), "named\nentry", "", 0600);
   Node node = MustRead(d.dst.get(), "named\nentry");
   node.xattrs = {{"bogus.namespace", ToBytes("v")}};  // no such namespace
   node.mode = 0751;
@@ -388,10 +358,10 @@ TEST_CASE("fsmeta keeps applying after a failed step and names the entry",
 
 // Restores as an unprivileged user: chown is skipped without an error.
 TEST_CASE("fsmeta skips owners silently when not root", "[unit][fsmeta]") {
-  if (!IsRoot()) return;
+  if (!testing::IsRoot()) return;
   Dirs d;
   REQUIRE(fchownat(d.top.get(), "dst", 65534, 65534, 0) == 0);
-  Touch(d.dst.get(), "f");
+  testing::TouchAt(d.dst.get(), "f", "", 0600);
   REQUIRE(fchownat(d.dst.get(), "f", 65534, 65534, 0) == 0);
   Node node = MustRead(d.dst.get(), "f");
   node.uid = 12345;
