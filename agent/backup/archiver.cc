@@ -10,6 +10,7 @@
 
 #include "agent/backup/backup_paths.h"
 #include "agent/backup/blob_saver.h"
+#include "agent/backup/dir_scanner.h"
 #include "agent/backup/file_chunker.h"
 #include "agent/backup/prefetcher.h"
 #include "agent/fsmeta/node_reader.h"
@@ -24,7 +25,7 @@ using format::Node;
 using format::NodeType;
 using format::Tree;
 
-const Node* FindNode(const Tree* tree, const std::string& name) {
+Node* FindNode(Tree* tree, const std::string& name) {
   if (!tree) return nullptr;
   auto it = std::lower_bound(tree->nodes.begin(), tree->nodes.end(), name,
                              [](const Node& n, const std::string& v) { return n.name < v; });
@@ -39,36 +40,57 @@ uint64_t LinkGroup(uint64_t device, uint64_t inode) {
   return z == 0 ? 1 : z;
 }
 
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  return dir == "/" ? "/" + name : dir + "/" + name;
-}
-
 class Walker {
  public:
   Walker(repo::Repository& repo, const BackupOptions& options, BlobSaver& saver,
-         const std::function<void(const BackupProgress&)>& progress)
+         ListingPrefetcher* listings, const std::function<void(const BackupProgress&)>& progress)
       : repo_(repo), options_(options), saver_(saver), progress_cb_(progress),
         hasher_(repo.NewHasher()),
         chunker_(repo.config().chunker,
                  chunker::DeriveGearTable(repo.keys().chunker_key)),
-        file_chunker_(&chunker_) {}
+        file_chunker_(&chunker_),
+        scanner_(
+            repo, [this](const Node& node, const Node* parent) { return Unchanged(node, parent); },
+            listings, kScanThreads, kMaxPendingScans) {}
 
-  Result<BlobId> SaveVirtual(const std::string& path, const VirtualDir& dir, const Tree* parent);
+  // The tree of virtual directory `dir` at `path`; `parent`: the parent
+  // snapshot's tree of the same folder.
+  Result<BlobId> SaveVirtual(const std::string& path, const VirtualDir& dir,
+                             std::optional<BlobId> parent);
   format::SnapshotStats stats() const { return stats_; }
 
  private:
-  Result<BlobId> SaveDirContents(int dirfd, const std::string& path, const Tree* parent);
-  // The saved node, or nullopt if the entry was skipped with a warning.
-  // `stat`: the entry as fsmeta::ReadNodeStat read it.
-  Result<std::optional<Node>> SaveEntry(int dirfd, const std::string& path, Node stat,
-                                        const Node* parent, Prefetcher* prefetcher);
+  // Scans decrypt trees and consult the index: CPU work, one thread a core.
+  // (The disk is kept busy by the ListingPrefetcher's threads.)
+  static constexpr size_t kScanThreads = 2;
+  static constexpr size_t kMaxPendingScans = 64;
+  // How many of a directory's sub-directories are scanned ahead.
+  static constexpr size_t kScanAhead = 8;
+
+  Result<BlobId> SaveDirContents(ScannedDir dir, const std::string& path);
+  // A backup target named directly (not found by listing a directory):
+  // the saved node, or nullopt if it was skipped with a warning.
+  Result<std::optional<Node>> SaveTarget(const SharedDirFd& dirfd, const std::string& path,
+                                         Node stat, Node* parent);
+  // A scanned directory's node with its subtree saved; nullopt if skipped.
+  Result<std::optional<Node>> SaveDir(ScannedDir sub, const std::string& path, Node node);
   // The change cache: true if the file can reuse the parent's content.
   bool Unchanged(const Node& node, const Node* parent) const;
-  // OK with content filled, a fatal error, or a per-file error (warned).
-  Status SaveFileContent(int dirfd, const std::string& path, Node& node, const Node* parent,
-                         Prefetcher* prefetcher, bool* skipped);
+  // Fills a file's content (and counts it); a fatal error, or OK with
+  // *skipped set when a per-file problem was warned. An unchanged file takes
+  // its content, holes and xattrs from `parent` (they are moved out of it).
+  Status SaveFile(int dirfd, const std::string& path, Node& node, Node* parent,
+                  bool unchanged, Prefetcher* prefetcher, bool* skipped);
+  // Counts a saved file and reports progress.
+  Status Counted(const std::string& path, const Node& node) {
+    ++stats_.files;
+    stats_.bytes += node.size;
+    ++progress_.files;
+    progress_.bytes += node.size;
+    Report(path);
+    return Status::Ok();
+  }
   Result<BlobId> SaveTree(Tree tree);
-  std::optional<Tree> LoadParentTree(const Node* parent);
   void Warn(const std::string& path, const Status& s) {
     ++stats_.errors;
     if (options_.warn) options_.warn(path + ": " + s.message());
@@ -99,14 +121,13 @@ class Walker {
     std::vector<format::Xattr> xattrs;
   };
   std::unordered_map<uint64_t, Linked> links_;  // by link group
+  DirScanner scanner_;  // last: its threads stop before the rest goes
 };
 
-
-std::optional<Tree> Walker::LoadParentTree(const Node* parent) {
-  if (!parent || parent->type != NodeType::kDir || !parent->subtree) return std::nullopt;
-  auto tree = repo_.LoadTree(*parent->subtree);
-  if (!tree) return std::nullopt;  // no cache: every file is read, nothing lost
-  return std::move(*tree);
+// The parent snapshot's tree of a directory node, if it has one.
+std::optional<BlobId> SubtreeOf(const Node* parent) {
+  if (!parent || parent->type != NodeType::kDir) return std::nullopt;
+  return parent->subtree;
 }
 
 Result<BlobId> Walker::SaveTree(Tree tree) {
@@ -118,29 +139,40 @@ Result<BlobId> Walker::SaveTree(Tree tree) {
 }
 
 Result<BlobId> Walker::SaveVirtual(const std::string& path, const VirtualDir& dir,
-                                   const Tree* parent) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return Err(ErrnoStatus(errno, "open " + path));
-  if (dir.is_target) return SaveDirContents(fd.get(), path, parent);
+                                   std::optional<BlobId> parent) {
+  UniqueFd opened(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!opened.valid()) return Err(ErrnoStatus(errno, "open " + path));
+  auto fd = std::make_shared<const UniqueFd>(std::move(opened));
+  if (dir.is_target) {
+    ASSIGN_OR_RETURN(Node self, fsmeta::ReadNodeStat(fd->get(), "."));
+    ScannedDir scanned = scanner_.Scan({fd, ".", path, self.device, self.inode, parent});
+    if (!scanned.error.ok()) return Err(scanned.error.WithContext(path));
+    return SaveDirContents(std::move(scanned), path);
+  }
 
+  std::optional<Tree> parent_tree;
+  if (parent) {
+    auto tree = repo_.LoadTree(*parent);
+    if (tree) parent_tree = std::move(*tree);  // else no cache: files are read, nothing lost
+  }
   Tree tree;
   for (const auto& [name, child] : dir.children) {
     const std::string child_path = JoinPath(path, name);
-    const Node* parent_node = FindNode(parent, name);
+    Node* parent_node = FindNode(parent_tree ? &*parent_tree : nullptr, name);
     if (child.is_target) {
-      auto stat = fsmeta::ReadNodeStat(fd.get(), name);
+      auto stat = fsmeta::ReadNodeStat(fd->get(), name);
       if (!stat) {
         Warn(child_path, stat.error());
         continue;
       }
       ASSIGN_OR_RETURN(std::optional<Node> node,
-                       SaveEntry(fd.get(), child_path, std::move(*stat), parent_node, nullptr));
+                       SaveTarget(fd, child_path, std::move(*stat), parent_node));
       if (node) tree.nodes.push_back(std::move(*node));
       continue;
     }
     // A folder on the way to a target: its metadata, and only the children
     // that lead to targets.
-    auto node = fsmeta::ReadNode(fd.get(), name);
+    auto node = fsmeta::ReadNode(fd->get(), name);
     if (!node) {
       Warn(child_path, node.error());
       continue;
@@ -149,47 +181,108 @@ Result<BlobId> Walker::SaveVirtual(const std::string& path, const VirtualDir& di
       Warn(child_path, InvalidArgumentError("not a directory"));
       continue;
     }
-    std::optional<Tree> parent_tree = LoadParentTree(parent_node);
-    ASSIGN_OR_RETURN(BlobId subtree,
-                     SaveVirtual(child_path, child, parent_tree ? &*parent_tree : nullptr));
-    node->subtree = subtree;
+    ASSIGN_OR_RETURN(node->subtree, SaveVirtual(child_path, child, SubtreeOf(parent_node)));
     ++stats_.dirs;
     tree.nodes.push_back(std::move(*node));
   }
   return SaveTree(std::move(tree));
 }
 
-Result<BlobId> Walker::SaveDirContents(int dirfd, const std::string& path, const Tree* parent) {
+Result<std::optional<Node>> Walker::SaveTarget(const SharedDirFd& dirfd, const std::string& path,
+                                               Node stat, Node* parent) {
+  Node node = std::move(stat);
+  if (node.type == NodeType::kDir) {
+    ScannedDir scanned =
+        scanner_.Scan({dirfd, node.name, path, node.device, node.inode, SubtreeOf(parent)});
+    return SaveDir(std::move(scanned), path, std::move(node));
+  }
+  if (node.type == NodeType::kFile) {
+    bool skipped = false;
+    RETURN_IF_ERROR(SaveFile(dirfd->get(), path, node, parent, Unchanged(node, parent), nullptr,
+                             &skipped));
+    if (skipped) return std::optional<Node>();
+    return std::optional<Node>(std::move(node));
+  }
+  auto xattrs = fsmeta::ReadXattrs(dirfd->get(), node.name);
+  if (!xattrs) {
+    Warn(path, xattrs.error());
+    return std::optional<Node>();
+  }
+  node.xattrs = std::move(*xattrs);
+  return std::optional<Node>(std::move(node));
+}
+
+Result<std::optional<Node>> Walker::SaveDir(ScannedDir sub, const std::string& path, Node node) {
+  if (!sub.error.ok()) {
+    Warn(path, sub.error);
+    return std::optional<Node>();
+  }
+  node.xattrs = std::move(sub.xattrs);
+  ASSIGN_OR_RETURN(node.subtree, SaveDirContents(std::move(sub), path));
+  ++stats_.dirs;
+  ++progress_.dirs;
+  return std::optional<Node>(std::move(node));
+}
+
+Result<BlobId> Walker::SaveDirContents(ScannedDir dir, const std::string& path) {
   Tree tree;
-  auto names = fsmeta::ListDir(dirfd);
-  if (!names) {
-    Warn(path, names.error());
+  if (!dir.list_error.ok()) {
+    Warn(path, dir.list_error);
     return SaveTree(std::move(tree));
   }
-  // Every entry's metadata first, so the files that will be read are known
-  // and can be read ahead while earlier ones are chunked.
-  std::vector<Node> nodes;
-  nodes.reserve(names->size());
+  for (const auto& [name, error] : dir.skipped) Warn(JoinPath(path, name), error);
+
+  // The files that will be read are read ahead while earlier ones are
+  // chunked; the sub-directories are scanned ahead while this one is walked.
   std::vector<std::pair<std::string, uint64_t>> to_read;
-  for (const std::string& name : *names) {
-    auto node = fsmeta::ReadNodeStat(dirfd, name);
-    if (!node) {
-      Warn(JoinPath(path, name), node.error());
+  std::vector<size_t> subdirs;
+  for (size_t i = 0; i < dir.nodes.size(); ++i) {
+    const Node& node = dir.nodes[i];
+    if (node.type == NodeType::kFile && node.size > 0 && !dir.unchanged[i])
+      to_read.emplace_back(node.name, node.size);
+    if (node.type == NodeType::kDir) subdirs.push_back(i);
+  }
+  Prefetcher prefetcher(dir.fd->get(), std::move(to_read));
+  std::vector<DirScanner::Ticket> scans(dir.nodes.size());
+  size_t subdirs_done = 0;
+  size_t next_scan = 0;
+  auto scan_ahead = [&] {
+    next_scan = std::max(next_scan, subdirs_done);
+    while (next_scan < subdirs.size() && next_scan < subdirs_done + kScanAhead) {
+      const size_t i = subdirs[next_scan];
+      const Node& sub = dir.nodes[i];
+      scans[i] = scanner_.Start({dir.fd, sub.name, JoinPath(path, sub.name), sub.device,
+                                 sub.inode, SubtreeOf(dir.ParentOf(i))});
+      if (!scans[i]) break;  // enough scans pending: this one is scanned when reached
+      ++next_scan;
+    }
+  };
+  scan_ahead();
+
+  for (size_t i = 0; i < dir.nodes.size(); ++i) {
+    RETURN_IF_ERROR(CheckFatal());
+    Node& node = dir.nodes[i];
+    const std::string child_path = JoinPath(path, node.name);
+    Node* parent = dir.ParentOf(i);
+    if (node.type == NodeType::kDir) {
+      ScannedDir sub = scans[i] ? scanner_.Finish(scans[i])
+                                : scanner_.Scan({dir.fd, node.name, child_path, node.device,
+                                                 node.inode, SubtreeOf(parent)});
+      scans[i].reset();
+      ++subdirs_done;
+      scan_ahead();
+      ASSIGN_OR_RETURN(std::optional<Node> saved, SaveDir(std::move(sub), child_path,
+                                                          std::move(node)));
+      if (saved) tree.nodes.push_back(std::move(*saved));
       continue;
     }
-    if (node->type == NodeType::kFile && node->size > 0 &&
-        !Unchanged(*node, FindNode(parent, name)))
-      to_read.emplace_back(name, node->size);
-    nodes.push_back(std::move(*node));
-  }
-  Prefetcher prefetcher(dirfd, std::move(to_read));
-  for (Node& node : nodes) {
-    RETURN_IF_ERROR(CheckFatal());
-    const std::string child_path = JoinPath(path, node.name);
-    const Node* parent_node = FindNode(parent, node.name);
-    ASSIGN_OR_RETURN(std::optional<Node> saved,
-                     SaveEntry(dirfd, child_path, std::move(node), parent_node, &prefetcher));
-    if (saved) tree.nodes.push_back(std::move(*saved));
+    if (node.type == NodeType::kFile) {
+      bool skipped = false;
+      RETURN_IF_ERROR(SaveFile(dir.fd->get(), child_path, node, parent, dir.unchanged[i],
+                               &prefetcher, &skipped));
+      if (skipped) continue;
+    }
+    tree.nodes.push_back(std::move(node));
   }
   return SaveTree(std::move(tree));
 }
@@ -198,54 +291,11 @@ bool Walker::Unchanged(const Node& node, const Node* parent) const {
   return !options_.force && parent && parent->type == NodeType::kFile &&
          parent->size == node.size && parent->mtime_ns == node.mtime_ns &&
          parent->ctime_ns == node.ctime_ns && parent->inode == node.inode &&
-         std::all_of(parent->content.begin(), parent->content.end(),
-                     [&](const BlobId& id) { return repo_.index().HasBlob(id); });
+         repo_.index().HasAll(parent->content);
 }
 
-Result<std::optional<Node>> Walker::SaveEntry(int dirfd, const std::string& path, Node stat,
-                                              const Node* parent, Prefetcher* prefetcher) {
-  const std::string name = stat.name;  // a copy: `stat` is moved next
-  std::optional<Node> node(std::move(stat));
-  if (node->type == NodeType::kDir) {
-    UniqueFd fd(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!fd.valid()) {
-      Warn(path, ErrnoStatus(errno, "open"));
-      return std::optional<Node>();
-    }
-    auto xattrs = fsmeta::ReadXattrsOfFd(fd.get(), name);
-    if (!xattrs) {
-      Warn(path, xattrs.error());
-      return std::optional<Node>();
-    }
-    node->xattrs = std::move(*xattrs);
-    std::optional<Tree> parent_tree = LoadParentTree(parent);
-    ASSIGN_OR_RETURN(BlobId subtree,
-                     SaveDirContents(fd.get(), path, parent_tree ? &*parent_tree : nullptr));
-    node->subtree = subtree;
-    ++stats_.dirs;
-    ++progress_.dirs;
-  } else if (node->type == NodeType::kFile) {
-    bool skipped = false;
-    RETURN_IF_ERROR(SaveFileContent(dirfd, path, *node, parent, prefetcher, &skipped));
-    if (skipped) return std::optional<Node>();
-    ++stats_.files;
-    stats_.bytes += node->size;
-    ++progress_.files;
-    progress_.bytes += node->size;
-    Report(path);
-  } else {
-    auto xattrs = fsmeta::ReadXattrs(dirfd, name);
-    if (!xattrs) {
-      Warn(path, xattrs.error());
-      return std::optional<Node>();
-    }
-    node->xattrs = std::move(*xattrs);
-  }
-  return std::optional<Node>(std::move(*node));
-}
-
-Status Walker::SaveFileContent(int dirfd, const std::string& path, Node& node,
-                               const Node* parent, Prefetcher* prefetcher, bool* skipped) {
+Status Walker::SaveFile(int dirfd, const std::string& path, Node& node, Node* parent,
+                        bool unchanged, Prefetcher* prefetcher, bool* skipped) {
   if (node.nlink > 1) {
     node.link_group = LinkGroup(node.device, node.inode);
     auto it = links_.find(node.link_group);
@@ -253,16 +303,16 @@ Status Walker::SaveFileContent(int dirfd, const std::string& path, Node& node,
       node.content = it->second.content;
       node.sparse = it->second.sparse;
       node.xattrs = it->second.xattrs;
-      return Status::Ok();
+      return Counted(path, node);
     }
   }
   // The change cache: same size, mtime, ctime and inode as in the parent
   // snapshot, and every chunk still indexed: reuse the chunk list unread,
   // and the xattrs too (changing one changes the ctime).
-  if (Unchanged(node, parent)) {
-    node.content = parent->content;
-    node.sparse = parent->sparse;
-    node.xattrs = parent->xattrs;
+  if (unchanged) {
+    node.content = std::move(parent->content);
+    node.sparse = std::move(parent->sparse);
+    node.xattrs = std::move(parent->xattrs);
   } else {
     UniqueFd fd = prefetcher ? prefetcher->Take(node.name) : UniqueFd();
     if (!fd.valid()) fd = UniqueFd(OpenForBackup(dirfd, node.name));
@@ -303,7 +353,7 @@ Status Walker::SaveFileContent(int dirfd, const std::string& path, Node& node,
     }
   }
   if (node.link_group) links_[node.link_group] = Linked{node.content, node.sparse, node.xattrs};
-  return Status::Ok();
+  return Counted(path, node);
 }
 
 // The latest snapshot of the same host and paths, for the change cache.
@@ -322,6 +372,12 @@ std::optional<format::Snapshot> FindParent(repo::Repository& repo, const std::st
 }
 
 }  // namespace
+
+std::unique_ptr<ListingPrefetcher> StartListing(const std::vector<std::string>& paths) {
+  auto normal = NormalizePaths(paths);
+  if (!normal) return nullptr;
+  return std::make_unique<ListingPrefetcher>(OutermostPaths(*normal));
+}
 
 Result<BackupResult> RunBackup(repo::Repository& repo, const BackupOptions& options,
                                const std::function<void(const BackupProgress&)>& progress) {
@@ -349,20 +405,22 @@ Result<BackupResult> RunBackup(repo::Repository& repo, const BackupOptions& opti
   } else if (!options.force) {
     parent = FindParent(repo, snapshot.host, snapshot.paths, &snapshot.parent);
   }
-  std::optional<Tree> parent_root;
-  if (parent && !options.force) {
-    auto tree = repo.LoadTree(parent->root);
-    if (tree) parent_root = std::move(*tree);
-  }
+  std::optional<BlobId> parent_root;
+  if (parent && !options.force) parent_root = parent->root;
 
   int level = options.compression_level >= 0 ? options.compression_level
                                              : repo.config().compression_level;
   repo::PackUploader uploader(&repo);
   size_t workers = DefaultConcurrency();
   BlobSaver saver(&uploader, level, workers, 2 * workers);
-  Walker walker(repo, options, saver, progress);
-  auto root = walker.SaveVirtual("/", BuildVirtualRoot(snapshot.paths),
-                                 parent_root ? &*parent_root : nullptr);
+  std::unique_ptr<ListingPrefetcher> own_listings;
+  ListingPrefetcher* listings = options.listings;
+  if (!listings) {
+    own_listings = std::make_unique<ListingPrefetcher>(OutermostPaths(snapshot.paths));
+    listings = own_listings.get();
+  }
+  Walker walker(repo, options, saver, listings, progress);
+  auto root = walker.SaveVirtual("/", BuildVirtualRoot(snapshot.paths), parent_root);
   Status finished = saver.Finish();
   Status flushed = uploader.Flush();
   if (!root) return Err(root.error());

@@ -2,11 +2,15 @@
 //
 // The walk runs on the calling thread, directory by directory through open
 // directory fds (no path is ever longer than one name, so paths of any length
-// work and no symlink is followed). For each file it asks the change cache
-// (the parent snapshot's node of the same path) whether size, mtime, ctime
-// and inode are unchanged; if so the file is not read at all. Otherwise it
-// is read, cut into chunks and hashed here, and new chunks go to BlobSaver's
-// workers. Each directory becomes a tree blob once its entries are done.
+// work and no symlink is followed). Directories are read ahead of it by a
+// ListingPrefetcher (which can start before the key is derived) and
+// prepared by a DirScanner on other threads: the parent snapshot's tree is
+// loaded and, for each file, the change cache decides whether size, mtime,
+// ctime and inode are unchanged; if so the file is not read at all.
+// Otherwise it is read, cut into chunks and hashed on the walk's thread, and
+// new chunks go to BlobSaver's workers. Each directory becomes a tree blob
+// once its entries are done, so the snapshot does not depend on the order in
+// which the helpers finish.
 //
 // An entry that cannot be read is reported through `warn`, counted in
 // stats.errors and left out; the snapshot is still saved ("partial").
@@ -19,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/backup/listing_prefetcher.h"
 #include "agent/repo/repository.h"
 
 namespace coffre::backup {
@@ -32,7 +37,15 @@ struct BackupOptions {
   std::optional<ObjectId> parent;  // default: latest of same host and paths
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const std::string&)> warn;  // one line per problem
+  // Directories already being read ahead (StartListing, before the key was
+  // derived); null: the backup starts its own.
+  ListingPrefetcher* listings = nullptr;
 };
+
+// Starts reading the directories of `paths` ahead, before the repository is
+// open: pass it as BackupOptions::listings. Null if a path does not exist
+// (the backup then reports it).
+std::unique_ptr<ListingPrefetcher> StartListing(const std::vector<std::string>& paths);
 
 struct BackupProgress {
   uint64_t files = 0;

@@ -25,7 +25,7 @@ Result<std::vector<std::string>> NormalizePaths(const std::vector<std::string>& 
       normal.append(s);
     }
     if (normal.empty()) normal.push_back('/');
-      if (normal != "/") {
+    if (normal != "/") {
       size_t slash = normal.rfind('/');
       std::string parent = slash == 0 ? "/" : normal.substr(0, slash);
       char resolved[PATH_MAX];
@@ -56,6 +56,21 @@ VirtualDir BuildVirtualRoot(const std::vector<std::string>& paths) {
     dir->is_target = true;
   }
   return root;
+}
+
+std::vector<std::string> OutermostPaths(const std::vector<std::string>& paths) {
+  std::vector<std::string> out;
+  for (const std::string& p : paths) {
+    bool inside = std::any_of(out.begin(), out.end(), [&](const std::string& q) {
+      return q == "/" || (p.size() > q.size() && p.compare(0, q.size(), q) == 0 && p[q.size()] == '/');
+    });
+    if (!inside) out.push_back(p);
+  }
+  return out;
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
 }
 
 }  // namespace coffre::backup

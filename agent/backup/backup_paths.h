@@ -28,4 +28,11 @@ struct VirtualDir {
 // The tree of folders from "/" to every path of NormalizePaths.
 VirtualDir BuildVirtualRoot(const std::vector<std::string>& paths);
 
+// The paths of NormalizePaths that are backed up whole: those not inside
+// another one.
+std::vector<std::string> OutermostPaths(const std::vector<std::string>& paths);
+
+// `name` inside folder `dir` ("/" + name at the root).
+std::string JoinPath(const std::string& dir, const std::string& name);
+
 }  // namespace coffre::backup

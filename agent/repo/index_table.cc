@@ -1,5 +1,6 @@
 #include "agent/repo/index_table.h"
 
+#include <algorithm>
 #include <mutex>
 
 namespace coffre::repo {
@@ -26,6 +27,11 @@ void IndexTable::Clear() {
 bool IndexTable::HasBlob(const BlobId& id) const {
   std::shared_lock lock(mu_);
   return blobs_.count(id) != 0;
+}
+
+bool IndexTable::HasAll(const std::vector<BlobId>& ids) const {
+  std::shared_lock lock(mu_);
+  return std::all_of(ids.begin(), ids.end(), [&](const BlobId& id) { return blobs_.count(id); });
 }
 
 std::optional<BlobLocation> IndexTable::Find(const BlobId& id) const {

@@ -39,6 +39,8 @@ class IndexTable {
   void Clear();
 
   bool HasBlob(const BlobId& id) const;
+  // Whether every one of `ids` is indexed (one lock for all).
+  bool HasAll(const std::vector<BlobId>& ids) const;
   std::optional<BlobLocation> Find(const BlobId& id) const;
   bool HasPack(const PackId& id) const;
 

@@ -1,0 +1,102 @@
+#include "agent/backup/listing_prefetcher.h"
+
+#include "agent/backup/backup_paths.h"
+
+namespace coffre::backup {
+
+ListingPrefetcher::ListingPrefetcher(const std::vector<std::string>& roots, size_t threads,
+                                     size_t max_entries)
+    : max_entries_(max_entries) {
+  for (size_t i = 0; i < roots.size() && by_path_.size() < max_entries_; ++i) {
+    auto job = std::make_shared<Job>();
+    job->order = {static_cast<uint32_t>(i)};
+    job->path = roots[i];
+    job->name = roots[i];
+    if (by_path_.emplace(job->path, job).second) queued_.insert(job);
+  }
+  for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { RunThread(); });
+}
+
+ListingPrefetcher::~ListingPrefetcher() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    queued_.clear();
+  }
+  has_work_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void ListingPrefetcher::RunThread() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    has_work_.wait(lock, [this] {
+      return stopping_ || (!queued_.empty() && held_entries_ < max_entries_);
+    });
+    if (stopping_) return;
+    JobPtr job = *queued_.begin();
+    queued_.erase(queued_.begin());
+    Read(job, lock, /*on_own_thread=*/true);
+  }
+}
+
+void ListingPrefetcher::Read(const JobPtr& job, std::unique_lock<std::mutex>& lock,
+                             bool on_own_thread) {
+  job->state = Job::State::kRunning;
+  lock.unlock();
+  DirListing listing = ReadDirectory(job->parent, job->name);
+  lock.lock();
+  if (stopping_) return;
+  size_t queued = 0;
+  for (size_t i = 0; i < listing.nodes.size() && by_path_.size() < max_entries_; ++i) {
+    const format::Node& node = listing.nodes[i];
+    if (node.type != format::NodeType::kDir) continue;
+    auto child = std::make_shared<Job>();
+    child->order = job->order;
+    child->order.push_back(static_cast<uint32_t>(i));
+    child->path = JoinPath(job->path, node.name);
+    child->parent = listing.fd;
+    child->name = node.name;
+    if (by_path_.emplace(child->path, child).second) {
+      queued_.insert(child);
+      ++queued;
+    }
+  }
+  held_entries_ += listing.nodes.size();
+  job->result = std::move(listing);
+  job->parent.reset();
+  job->state = Job::State::kDone;
+  // Wake only who has something to do: waking every thread for every
+  // directory costs more than reading it when the cache is warm.
+  if (takers_waiting_ > 0) done_.notify_all();
+  // A prefetch thread goes on to the next job itself.
+  for (size_t i = on_own_thread ? 1 : 0; i < queued && i < threads_.size(); ++i)
+    has_work_.notify_one();
+}
+
+std::optional<DirListing> ListingPrefetcher::Take(const std::string& path, uint64_t device,
+                                                  uint64_t inode) {
+  std::unique_lock lock(mu_);
+  auto it = by_path_.find(path);
+  if (it == by_path_.end() || stopping_) return std::nullopt;
+  JobPtr job = it->second;
+  by_path_.erase(it);
+  if (job->state == Job::State::kQueued) {  // nobody has begun it: read it here
+    queued_.erase(job);
+    Read(job, lock, /*on_own_thread=*/false);
+  }
+  ++takers_waiting_;
+  done_.wait(lock, [&] { return job->state == Job::State::kDone || stopping_; });
+  --takers_waiting_;
+  if (stopping_) return std::nullopt;
+  const bool was_full = held_entries_ >= max_entries_;
+  held_entries_ -= job->result.nodes.size();
+  if (was_full && held_entries_ < max_entries_) has_work_.notify_all();
+  // A directory replaced since (or one that could not be read ahead: the
+  // caller's own attempt gives its own error) is read again by the caller.
+  if (!job->result.error.ok() || job->result.device != device || job->result.inode != inode)
+    return std::nullopt;
+  return std::move(job->result);
+}
+
+}  // namespace coffre::backup

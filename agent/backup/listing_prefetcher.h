@@ -1,0 +1,77 @@
+// ListingPrefetcher: reads the directories of a backup ahead of the walk,
+// depth first in walk order, on threads of its own. It needs no key, so it
+// starts while the repository's key is still being derived; on a cold disk
+// its threads keep several directories' inode reads in flight at once.
+//
+// Memory is bounded: reading pauses while `max_entries` entries of listings
+// wait to be taken, and no more than that many directories are known ahead;
+// past that the walk reads directories itself (DirScanner's threads), so it
+// only loses the head start. A listing is handed out only if the directory
+// at that path is still the one that was read (device and inode).
+// Thread-safety: Take may be called from any thread; the destructor stops
+// the threads and drops what was not taken.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/backup/dir_listing.h"
+
+namespace coffre::backup {
+
+class ListingPrefetcher {
+ public:
+  // `roots`: absolute, normalized paths in walk order (OutermostPaths);
+  // those that are directories are read with everything below them.
+  explicit ListingPrefetcher(const std::vector<std::string>& roots, size_t threads = 4,
+                             size_t max_entries = 32768);
+  ~ListingPrefetcher();
+  ListingPrefetcher(const ListingPrefetcher&) = delete;
+  ListingPrefetcher& operator=(const ListingPrefetcher&) = delete;
+
+  // The listing of the directory at `path`, read ahead (waiting for it, or
+  // reading it here if no thread has begun), if it is still the directory
+  // (`device`, `inode`) the walk found there. nullopt otherwise: the caller
+  // reads it itself.
+  std::optional<DirListing> Take(const std::string& path, uint64_t device, uint64_t inode);
+
+ private:
+  struct Job {
+    enum class State { kQueued, kRunning, kDone };
+    std::vector<uint32_t> order;  // position in the walk: the child indices from a root
+    std::string path;
+    SharedDirFd parent;  // null for a root: `name` is then its absolute path
+    std::string name;
+    State state = State::kQueued;
+    DirListing result;
+  };
+  using JobPtr = std::shared_ptr<Job>;
+  struct WalkOrder {
+    bool operator()(const JobPtr& a, const JobPtr& b) const { return a->order < b->order; }
+  };
+
+  void RunThread();
+  // Reads `job` (unlocked), then publishes it and queues its sub-directories.
+  void Read(const JobPtr& job, std::unique_lock<std::mutex>& lock, bool on_own_thread);
+
+  const size_t max_entries_;
+  std::mutex mu_;
+  std::condition_variable has_work_;
+  std::condition_variable done_;
+  std::set<JobPtr, WalkOrder> queued_;
+  std::unordered_map<std::string, JobPtr> by_path_;  // queued, running or done, not taken
+  size_t held_entries_ = 0;  // entries of done listings not yet taken
+  size_t takers_waiting_ = 0;  // Take calls waiting for a listing
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace coffre::backup
