@@ -16,6 +16,7 @@ TOOLS = ["coffre", "restic", "borg"]
 STEPS = [
     ("backup1", "first backup"),
     ("backup2", "second backup, nothing changed"),
+    ("backup2w", "the same, page cache warm"),
     ("backup3", "backup after a small change"),
     ("restore", "full restore"),
 ]
@@ -101,7 +102,10 @@ def targets(data):
 
     rows = []
     for step, label, want in (("backup1", "first backup >= 1.5x as fast as restic (wall)", 1.5),
-                              ("backup2", "unchanged second backup >= 5x as fast as restic's", 5.0),
+                              ("backup2", "unchanged second backup >= 5x as fast as restic's "
+                               "(cold page cache)", 5.0),
+                              ("backup2w", "unchanged second backup >= 5x as fast as restic's "
+                               "(warm page cache)", 5.0),
                               ("restore", "restore >= 1.5x as fast as restic", 1.5)):
         s = speedup(step)
         rows.append((label, "-" if s is None else f"restic/coffre = {s:.2f}x",
@@ -116,7 +120,7 @@ def targets(data):
         vals = [v for v in vals if v is not None]
         peaks[tool] = max(vals) if vals else None
     c, r = peaks["coffre"], peaks["restic"]
-    rows.append(("peak memory below restic's (max over the 4 steps)",
+    rows.append((f"peak memory below restic's (max over the {len(STEPS)} steps)",
                  "-" if c is None or r is None else f"{c / 1024:.1f} vs {r / 1024:.1f} MiB",
                  verdict(None if c is None or r is None else c < r)))
     out = ["| target | measured | verdict |", "|---|---|---|"]

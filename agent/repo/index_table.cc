@@ -24,6 +24,11 @@ void IndexTable::Clear() {
   packs_.clear();
 }
 
+void IndexTable::Reserve(size_t blobs) {
+  std::unique_lock lock(mu_);
+  blobs_.reserve(blobs);
+}
+
 bool IndexTable::HasBlob(const BlobId& id) const {
   std::shared_lock lock(mu_);
   return blobs_.count(id) != 0;

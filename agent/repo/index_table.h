@@ -37,6 +37,8 @@ class IndexTable {
 
   // Forgets everything (before a reload).
   void Clear();
+  // Makes room for `blobs` entries in all.
+  void Reserve(size_t blobs);
 
   bool HasBlob(const BlobId& id) const;
   // Whether every one of `ids` is indexed (one lock for all).

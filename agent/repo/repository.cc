@@ -162,6 +162,10 @@ Status Repository::LoadIndex(const std::function<void(const std::string&)>& warn
   // Rebuilt from scratch: a long-lived process must forget what a prune
   // removed, or it would deduplicate against deleted blobs.
   index_.Clear();
+  size_t blobs = 0;
+  for (const auto& [id, file] : files)
+    for (const format::IndexedPack& pack : file.packs) blobs += pack.entries.size();
+  index_.Reserve(blobs);  // one allocation instead of a rehash at every doubling
   for (const auto& [id, file] : files) {
     if (superseded.count(id)) continue;
     for (const format::IndexedPack& pack : file.packs) index_.AddPack(pack);
