@@ -1,13 +1,15 @@
 #include "agent/backup/listing_prefetcher.h"
 
+#include <algorithm>
+
 #include "agent/backup/backup_paths.h"
 
 namespace coffre::backup {
 
 ListingPrefetcher::ListingPrefetcher(const std::vector<std::string>& roots, size_t threads,
-                                     size_t max_entries)
-    : max_entries_(max_entries) {
-  for (size_t i = 0; i < roots.size() && by_path_.size() < max_entries_; ++i) {
+                                     size_t max_entries, size_t head_start)
+    : max_entries_(max_entries), head_start_(std::max(head_start, max_entries)) {
+  for (size_t i = 0; i < roots.size() && by_path_.size() < Limit(); ++i) {
     auto job = std::make_shared<Job>();
     job->order = {static_cast<uint32_t>(i)};
     job->path = roots[i];
@@ -31,7 +33,7 @@ void ListingPrefetcher::RunThread() {
   std::unique_lock lock(mu_);
   for (;;) {
     has_work_.wait(lock, [this] {
-      return stopping_ || (!queued_.empty() && held_entries_ < max_entries_);
+      return stopping_ || (!queued_.empty() && held_entries_ < Limit());
     });
     if (stopping_) return;
     JobPtr job = *queued_.begin();
@@ -48,7 +50,7 @@ void ListingPrefetcher::Read(const JobPtr& job, std::unique_lock<std::mutex>& lo
   lock.lock();
   if (stopping_) return;
   size_t queued = 0;
-  for (size_t i = 0; i < listing.nodes.size() && by_path_.size() < max_entries_; ++i) {
+  for (size_t i = 0; i < listing.nodes.size() && by_path_.size() < Limit(); ++i) {
     const format::Node& node = listing.nodes[i];
     if (node.type != format::NodeType::kDir) continue;
     auto child = std::make_shared<Job>();
@@ -77,6 +79,7 @@ void ListingPrefetcher::Read(const JobPtr& job, std::unique_lock<std::mutex>& lo
 std::optional<DirListing> ListingPrefetcher::Take(const std::string& path, uint64_t device,
                                                   uint64_t inode) {
   std::unique_lock lock(mu_);
+  walking_ = true;
   auto it = by_path_.find(path);
   if (it == by_path_.end() || stopping_) return std::nullopt;
   JobPtr job = it->second;
@@ -89,9 +92,9 @@ std::optional<DirListing> ListingPrefetcher::Take(const std::string& path, uint6
   done_.wait(lock, [&] { return job->state == Job::State::kDone || stopping_; });
   --takers_waiting_;
   if (stopping_) return std::nullopt;
-  const bool was_full = held_entries_ >= max_entries_;
+  const bool was_full = held_entries_ >= Limit();
   held_entries_ -= job->result.nodes.size();
-  if (was_full && held_entries_ < max_entries_) has_work_.notify_all();
+  if (was_full && held_entries_ < Limit()) has_work_.notify_all();
   // A directory replaced since (or one that could not be read ahead: the
   // caller's own attempt gives its own error) is read again by the caller.
   if (!job->result.error.ok() || job->result.device != device || job->result.inode != inode)

@@ -4,9 +4,11 @@
 // its threads keep several directories' inode reads in flight at once.
 //
 // Memory is bounded: reading pauses while `max_entries` entries of listings
-// wait to be taken, and no more than that many directories are known ahead;
-// past that the walk reads directories itself (DirScanner's threads), so it
-// only loses the head start. A listing is handed out only if the directory
+// wait to be taken (`head_start` entries until the walk takes its first one:
+// while the key is derived, a longer lead costs nothing, whereas during a
+// long first backup the lead would sit in memory for the whole run), and no
+// more than that many directories are known ahead; past that the walk reads
+// directories itself (DirScanner's threads), so it only loses the head start. A listing is handed out only if the directory
 // at that path is still the one that was read (device and inode).
 // Thread-safety: Take may be called from any thread; the destructor stops
 // the threads and drops what was not taken.
@@ -32,7 +34,7 @@ class ListingPrefetcher {
   // `roots`: absolute, normalized paths in walk order (OutermostPaths);
   // those that are directories are read with everything below them.
   explicit ListingPrefetcher(const std::vector<std::string>& roots, size_t threads = 4,
-                             size_t max_entries = 32768);
+                             size_t max_entries = 8192, size_t head_start = 32768);
   ~ListingPrefetcher();
   ListingPrefetcher(const ListingPrefetcher&) = delete;
   ListingPrefetcher& operator=(const ListingPrefetcher&) = delete;
@@ -62,7 +64,13 @@ class ListingPrefetcher {
   // Reads `job` (unlocked), then publishes it and queues its sub-directories.
   void Read(const JobPtr& job, std::unique_lock<std::mutex>& lock, bool on_own_thread);
 
+  // Entries that may wait to be taken now: head_start_ until the first
+  // Take, max_entries_ after.
+  size_t Limit() const { return walking_ ? max_entries_ : head_start_; }
+
   const size_t max_entries_;
+  const size_t head_start_;
+  bool walking_ = false;  // Take was called
   std::mutex mu_;
   std::condition_variable has_work_;
   std::condition_variable done_;

@@ -25,7 +25,7 @@ namespace coffre::repo {
 
 class PackUploader {
  public:
-  PackUploader(Repository* repo, size_t target_pack_size = 16 << 20, size_t max_queued = 1);
+  PackUploader(Repository* repo, size_t target_pack_size = 8 << 20, size_t max_queued = 1);
   ~PackUploader();  // Flushes; errors are lost: call Flush() first.
 
   // True if the caller must store the blob: no index nor earlier call has it.

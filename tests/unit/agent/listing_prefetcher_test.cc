@@ -151,7 +151,7 @@ TEST_CASE("ListingPrefetcher over budget leaves the walk to read, never blocks i
   const std::string root = MakeTree(dir);
   // With room for a single entry it knows at most one directory ahead; the
   // walk reads the rest itself and still sees the whole tree.
-  ListingPrefetcher prefetcher({root}, 2, /*max_entries=*/1);
+  ListingPrefetcher prefetcher({root}, 2, /*max_entries=*/1, /*head_start=*/1);
   size_t served = 0;
   std::vector<std::string> expected;
   for (const auto& p : kWalkOrder) expected.push_back(root + p);
