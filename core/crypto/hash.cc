@@ -1,6 +1,7 @@
 #include "core/crypto/hash.h"
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
@@ -47,6 +48,14 @@ Digest Sha256(ByteView data) {
     Fatal("EVP_Digest");
   }
   return out;
+}
+
+bool ConstantTimeEqual(ByteView a, ByteView b) {
+  // Lengths are not secret (a digest is always 32 bytes); only the content
+  // comparison must not stop at the first differing byte.
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 struct Sha256Stream::Impl {

@@ -14,6 +14,10 @@ using Digest = std::array<uint8_t, 32>;
 
 Digest Sha256(ByteView data);
 
+// Whether a and b are equal, in time that depends only on their lengths
+// (for comparing secrets' hashes).
+bool ConstantTimeEqual(ByteView a, ByteView b);
+
 // Streaming SHA-256, for a pack built or read in pieces.
 class Sha256Stream {
  public:

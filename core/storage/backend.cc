@@ -93,6 +93,31 @@ Status ValidateObject(const ObjectName& object) {
   return Status::Ok();
 }
 
+namespace {
+
+class BufferedWriter : public ObjectWriter {
+ public:
+  BufferedWriter(Backend& backend, ObjectName object)
+      : backend_(backend), object_(std::move(object)) {}
+  Status Write(ByteView data) override {
+    bytes_.insert(bytes_.end(), data.begin(), data.end());
+    return Status::Ok();
+  }
+  Status Commit() override { return backend_.Save(object_, bytes_); }
+
+ private:
+  Backend& backend_;
+  ObjectName object_;
+  Bytes bytes_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ObjectWriter>> Backend::NewWriter(const ObjectName& object) {
+  RETURN_IF_ERROR(ValidateObject(object));
+  return std::unique_ptr<ObjectWriter>(new BufferedWriter(*this, object));
+}
+
 Result<std::vector<std::string>> ListNames(Backend& backend, ObjectKind kind) {
   std::vector<std::string> names;
   RETURN_IF_ERROR(backend.List(kind, [&](const ObjectInfo& info) {

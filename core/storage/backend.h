@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,9 +67,25 @@ struct ObjectInfo {
   uint64_t size = 0;
 };
 
+// An object being saved piece by piece (the vault receiving an upload, so a
+// pack is never held whole in memory). Commit publishes it with Save's
+// guarantees: atomic, create-only (kAlreadyExists), durable. A writer
+// destroyed without a successful Commit leaves nothing visible and no
+// garbage. Thread-safety: one thread at a time per writer.
+class ObjectWriter {
+ public:
+  virtual ~ObjectWriter() = default;
+  virtual Status Write(ByteView data) = 0;
+  virtual Status Commit() = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
+
+  // Starts saving `object` piecewise. This default gathers the pieces in
+  // memory and calls Save on Commit; backends that can stream override it.
+  virtual Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object);
 
   virtual Status Save(const ObjectName& object, ByteView data) = 0;
   virtual Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0,

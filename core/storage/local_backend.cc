@@ -186,41 +186,77 @@ std::string LocalBackend::PathOf(const ObjectName& object) const {
   return path + object.name;
 }
 
-Status LocalBackend::Save(const ObjectName& object, ByteView data) {
-  RETURN_IF_ERROR(ValidateObject(object));
-  const std::string target = PathOf(object);
-  const std::string dir = posix::ParentOf(target);
-  // Cheap early answer for the common duplicate (an interrupted backup
-  // resending packs); the rename below is what makes it race-free.
-  if (::access(target.c_str(), F_OK) == 0) {
-    return AlreadyExistsError(object.ToString() + " already exists")
-        .WithContext("save " + object.ToString());
+// A file in tmp/ that Commit renames into place; removed if never committed.
+class LocalBackend::Writer : public ObjectWriter {
+ public:
+  Writer(ObjectName object, std::string target, std::string tmp, Fd fd)
+      : object_(std::move(object)), target_(std::move(target)), tmp_(std::move(tmp)),
+        fd_(std::move(fd)) {}
+  ~Writer() override {
+    if (!committed_) ::unlink(tmp_.c_str());
   }
-  const std::string tmp =
-      root_ + "/" + kTmp + "/" + HexEncode(crypto::RandomBytes(16));
 
-  auto fd = posix::OpenFile(tmp, O_WRONLY | O_CREAT | O_EXCL, kFileMode);
-  if (!fd) return fd.error().WithContext("save " + object.ToString());
-  Status status = posix::WriteAll(fd->get(), data, tmp);
-  if (status.ok() && ::fsync(fd->get()) != 0) status = ErrnoStatus(errno, "fsync " + tmp);
-  Status closed = fd->Close(tmp);
-  if (status.ok()) status = closed;
-  if (status.ok() && object.kind == ObjectKind::kData) {
-    auto created = posix::MakeDir(dir, kDirMode);
-    if (!created) {
-      status = created.error();
-    } else if (*created) {
-      status = posix::SyncDir(posix::ParentOf(dir));
+  Status Write(ByteView data) override {
+    if (!fd_.valid()) return InternalError("write after commit");
+    return posix::WriteAll(fd_.get(), data, tmp_).WithContext("save " + object_.ToString());
+  }
+
+  Status Commit() override {
+    if (!fd_.valid()) return InternalError("commit twice");
+    Status status = ::fsync(fd_.get()) == 0 ? Status::Ok() : ErrnoStatus(errno, "fsync " + tmp_);
+    Status closed = fd_.Close(tmp_);
+    if (status.ok()) status = closed;
+    const std::string dir = posix::ParentOf(target_);
+    if (status.ok() && object_.kind == ObjectKind::kData) {
+      auto created = posix::MakeDir(dir, kDirMode);
+      if (!created) {
+        status = created.error();
+      } else if (*created) {
+        status = posix::SyncDir(posix::ParentOf(dir));
+      }
     }
+    if (status.ok()) status = RenameNoReplace(tmp_, target_, object_);
+    // Whatever failed (full disk, taken name), the destructor removes tmp_.
+    if (!status.ok()) return status.WithContext("save " + object_.ToString());
+    committed_ = true;
+    // The object is visible; this makes its name survive a crash.
+    return posix::SyncDir(dir).WithContext("save " + object_.ToString());
   }
-  if (status.ok()) status = RenameNoReplace(tmp, target, object);
-  if (!status.ok()) {
-    // Whatever failed (full disk, taken name), leave no garbage behind.
-    ::unlink(tmp.c_str());
-    return status.WithContext("save " + object.ToString());
+
+ private:
+  ObjectName object_;
+  std::string target_;
+  std::string tmp_;
+  Fd fd_;
+  bool committed_ = false;
+};
+
+Result<std::unique_ptr<ObjectWriter>> LocalBackend::NewWriter(const ObjectName& object) {
+  RETURN_IF_ERROR(ValidateObject(object));
+  std::string target = PathOf(object);
+  // Cheap early answer for the common duplicate (an interrupted backup
+  // resending packs); the rename in Commit is what makes it race-free.
+  if (::access(target.c_str(), F_OK) == 0) {
+    return Err(AlreadyExistsError(object.ToString() + " already exists")
+                   .WithContext("save " + object.ToString()));
   }
-  // The object is visible; this makes its name survive a crash.
-  return posix::SyncDir(dir).WithContext("save " + object.ToString());
+  std::string tmp = root_ + "/" + kTmp + "/" + HexEncode(crypto::RandomBytes(16));
+  auto fd = posix::OpenFile(tmp, O_WRONLY | O_CREAT | O_EXCL, kFileMode);
+  if (!fd) return Err(fd.error().WithContext("save " + object.ToString()));
+  return std::unique_ptr<ObjectWriter>(
+      new Writer(object, std::move(target), std::move(tmp), std::move(*fd)));
+}
+
+Status LocalBackend::Save(const ObjectName& object, ByteView data) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, NewWriter(object));
+  RETURN_IF_ERROR(writer->Write(data));
+  return writer->Commit();
+}
+
+void LocalBackend::RemoveTemporaries() {
+  auto names = posix::ReadDirNames(root_ + "/" + kTmp);
+  if (!names) return;
+  for (const std::string& name : *names) ::unlink((root_ + "/" + kTmp + "/" + name).c_str());
 }
 
 Result<Bytes> LocalBackend::Load(const ObjectName& object, uint64_t offset,

@@ -25,6 +25,8 @@ class LocalBackend : public Backend {
   // Opens an existing layout; kNotFound if `root` has no layout.
   static Result<std::unique_ptr<LocalBackend>> Open(const std::string& root);
 
+  // Streams into tmp/ and publishes on Commit, as Save does.
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override;
   Status Save(const ObjectName& object, ByteView data) override;
   Result<Bytes> Load(const ObjectName& object, uint64_t offset,
                      uint64_t length) override;
@@ -34,7 +36,13 @@ class LocalBackend : public Backend {
               const std::function<Status(const ObjectInfo&)>& fn) override;
   std::string Location() const override { return root_; }
 
+  // Removes every file in tmp/, however recent: for the sole owner of the
+  // folder (the vault at start-up), so a half-received upload leaves nothing.
+  // Open removes only those older than an hour, as others may be writing.
+  void RemoveTemporaries();
+
  private:
+  class Writer;
   explicit LocalBackend(std::string root) : root_(std::move(root)) {}
   std::string PathOf(const ObjectName& object) const;
   std::string root_;

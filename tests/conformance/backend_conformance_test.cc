@@ -348,5 +348,60 @@ TEST_CASE("concurrent saves from four threads are all listed",
   }
 }
 
+TEST_CASE("a streamed object becomes visible whole, at commit", "[storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  const ObjectName name = Data(HexName(40));
+  Bytes first = RandomBytes(41, 100'000);
+  Bytes second = RandomBytes(42, 3);
+  auto writer = backend.NewWriter(name);
+  REQUIRE(writer);
+  REQUIRE((*writer)->Write(first).ok());
+  REQUIRE((*writer)->Write(second).ok());
+  CHECK(backend.Stat(name).error().code() == ErrorCode::kNotFound);
+  CHECK(ListAll(backend, ObjectKind::kData).empty());
+  REQUIRE((*writer)->Commit().ok());
+  Bytes whole = first;
+  whole.insert(whole.end(), second.begin(), second.end());
+  auto loaded = backend.Load(name);
+  REQUIRE(loaded);
+  CHECK(*loaded == whole);
+}
+
+TEST_CASE("a writer dropped before commit leaves nothing", "[storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  const ObjectName name = Data(HexName(43));
+  {
+    auto writer = backend.NewWriter(name);
+    REQUIRE(writer);
+    REQUIRE((*writer)->Write(RandomBytes(44, 5000)).ok());
+  }
+  CHECK(backend.Stat(name).error().code() == ErrorCode::kNotFound);
+  CHECK(ListAll(backend, ObjectKind::kData).empty());
+  CHECK(backend.Save(name, RandomBytes(45, 10)).ok());
+}
+
+TEST_CASE("a streamed save of a taken name is refused and keeps the first content",
+          "[storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  const ObjectName name = Data(HexName(46));
+  Bytes original = RandomBytes(47, 64);
+  REQUIRE(backend.Save(name, original).ok());
+  auto writer = backend.NewWriter(name);
+  Status status = writer ? Status::Ok() : writer.error();
+  if (writer) {
+    REQUIRE((*writer)->Write(RandomBytes(48, 64)).ok());
+    status = (*writer)->Commit();
+  }
+  CHECK(status.code() == ErrorCode::kAlreadyExists);
+  CHECK(*backend.Load(name) == original);
+}
+
+TEST_CASE("a streamed save checks the name first", "[storage][conformance]") {
+  BACKEND_UNDER_TEST(backend);
+  auto writer = backend.NewWriter({ObjectKind::kData, "../escape"});
+  REQUIRE_FALSE(writer);
+  CHECK(writer.error().code() == ErrorCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace coffre::storage

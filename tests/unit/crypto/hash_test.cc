@@ -70,5 +70,14 @@ TEST_CASE("hmac-sha256 gives the same answer on every reuse of its context",
   }
 }
 
+TEST_CASE("ConstantTimeEqual compares contents and lengths", "[unit][crypto]") {
+  const Bytes a = ToBytes("secret-hash-value");
+  CHECK(ConstantTimeEqual(a, ToBytes("secret-hash-value")));
+  CHECK_FALSE(ConstantTimeEqual(a, ToBytes("secret-hash-valuf")));
+  CHECK_FALSE(ConstantTimeEqual(a, ToBytes("Secret-hash-value")));
+  CHECK_FALSE(ConstantTimeEqual(a, ToBytes("secret-hash-valu")));
+  CHECK(ConstantTimeEqual(ByteView(), ByteView()));
+}
+
 }  // namespace
 }  // namespace coffre::crypto

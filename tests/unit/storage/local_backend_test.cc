@@ -1,6 +1,6 @@
 // LocalBackend beyond the shared contract (tests/conformance/): its layout on
-// disk, that it leaves no temporary file behind, what Open and Create accept,
-// and a real full disk on a small tmpfs.
+// disk, that it leaves no temporary file behind (nor does a dropped streamed
+// upload), what Open and Create accept, and a real full disk on a small tmpfs.
 #include "core/storage/local_backend.h"
 
 #include <sys/mount.h>
@@ -147,6 +147,29 @@ TEST_CASE("local backend open removes temporary files older than an hour",
 
   REQUIRE(LocalBackend::Open(dir.Sub("repo")));
   CHECK(Entries(dir.Sub("repo/tmp")) == std::set<std::string>{"fresh"});
+}
+
+TEST_CASE("local backend streams an upload through tmp/ and cleans up a dropped one",
+          "[unit][storage]") {
+  TempDir dir;
+  auto backend = MustCreate(dir.Sub("repo"));
+  {
+    auto writer = backend->NewWriter({ObjectKind::kData, kPackName});
+    REQUIRE(writer);
+    REQUIRE((*writer)->Write(ToBytes("half a pa")).ok());
+    CHECK(Entries(dir.Sub("repo/tmp")).size() == 1);  // on disk, not in memory
+  }
+  CHECK(Entries(dir.Sub("repo/tmp")).empty());
+  CHECK_FALSE(fs::exists(dir.Sub("repo/data/cc/" + kPackName)));
+}
+
+TEST_CASE("local backend RemoveTemporaries removes even fresh temporary files",
+          "[unit][storage]") {
+  TempDir dir;
+  auto backend = MustCreate(dir.Sub("repo"));
+  testing::WriteFile(dir.Sub("repo/tmp/fresh"), "upload cut by a crash a second ago");
+  backend->RemoveTemporaries();
+  CHECK(Entries(dir.Sub("repo/tmp")).empty());
 }
 
 TEST_CASE("local backend list skips files it never writes",
