@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libzstd-dev libarchive-dev libboost-filesystem-dev libcpp-httplib-dev
-  libcli11-dev catch2 libssl-dev libexpected-dev nlohmann-json3-dev
-  attr acl xxd
+  libcli11-dev catch2 libssl-dev libexpected-dev nlohmann-json3-dev libtoml11-dev
+  attr acl xxd curl
 )
 # Only for the benchmarks: the tools we measure ourselves against.
 if [[ "${COFFRE_BENCH_DEPS:-0}" == 1 ]]; then

@@ -1,0 +1,61 @@
+// Who may do what: a token stays inside its tenant, a restore token only
+// reads, a backup token never deletes, and every bad Authorization header
+// gets the same refusal.
+#include "vault/api/request_auth.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/temp_dir.h"
+
+namespace coffre::vault {
+namespace {
+
+TEST_CASE("CheckAccess keeps a token inside its tenant and role", "[unit][vault]") {
+  const Principal backup{"acme", Role::kBackup, "1"};
+  const Principal restore{"acme", Role::kRestore, "2"};
+  const Principal admin{"acme", Role::kAdmin, "3"};
+  for (const Principal& who : {backup, restore, admin}) {
+    CHECK(CheckAccess(who, "acme", Need::kRead).ok());
+    for (Need need : {Need::kRead, Need::kCreate, Need::kDelete}) {
+      Status other = CheckAccess(who, "other", need);
+      CHECK(other.code() == ErrorCode::kPermissionDenied);
+      CHECK(other.message().find("other") == std::string::npos);  // names nothing
+    }
+  }
+  CHECK(CheckAccess(backup, "acme", Need::kCreate).ok());
+  CHECK(CheckAccess(backup, "acme", Need::kDelete).code() == ErrorCode::kPermissionDenied);
+  CHECK(CheckAccess(restore, "acme", Need::kCreate).code() == ErrorCode::kPermissionDenied);
+  CHECK(CheckAccess(restore, "acme", Need::kDelete).code() == ErrorCode::kPermissionDenied);
+  CHECK(CheckAccess(admin, "acme", Need::kCreate).ok());
+  CHECK(CheckAccess(admin, "acme", Need::kDelete).ok());
+}
+
+TEST_CASE("Authenticate takes a Bearer token and refuses anything else alike",
+          "[unit][vault]") {
+  testing::TempDir dir;
+  auto registry = Registry::Create(dir.Sub("tenants.json"));
+  REQUIRE(registry);
+  REQUIRE((*registry)->AddTenant("acme", 0).ok());
+  auto token = (*registry)->AddToken("acme", Role::kBackup);
+  REQUIRE(token);
+
+  auto who = Authenticate(**registry, "Bearer " + *token);
+  REQUIRE(who);
+  CHECK(who->tenant == "acme");
+  CHECK(who->role == Role::kBackup);
+
+  std::string message;
+  for (const std::string& header : {std::string(), "Basic " + *token, "bearer " + *token,
+                                    *token, std::string("Bearer"), "Bearer " + token->substr(1),
+                                    "Bearer " + *token + "0"}) {
+    INFO(header);
+    auto refused = Authenticate(**registry, header);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code() == ErrorCode::kAuthFailed);
+    if (message.empty()) message = refused.error().message();
+    CHECK(refused.error().message() == message);
+  }
+}
+
+}  // namespace
+}  // namespace coffre::vault

@@ -1,0 +1,29 @@
+// Who may do what on the vault's API: the bearer token of a request turned
+// into a Principal, and the rule that keeps it inside its tenant and role
+// (docs/vault-api.md, "Authentication and roles"). Kept apart from the HTTP
+// code so the rules are tested on their own.
+// Thread-safety: free functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "vault/tenant/registry.h"
+
+namespace coffre::vault {
+
+// What a request needs: read (GET, HEAD, list), create (a repository or an
+// object), or delete.
+enum class Need { kRead, kCreate, kDelete };
+
+// The principal of an "Authorization: Bearer TOKEN" header value;
+// kAuthFailed "invalid token" for anything else (missing, another scheme,
+// unknown, revoked), the same for each.
+Result<Principal> Authenticate(const Registry& registry, std::string_view authorization);
+
+// OK if `who` may do `need` in `tenant`. kPermissionDenied otherwise, with a
+// message that says nothing about the other tenant (not even whether it or
+// the repository exists).
+Status CheckAccess(const Principal& who, const std::string& tenant, Need need);
+
+}  // namespace coffre::vault

@@ -1,0 +1,426 @@
+#include "vault/api/vault_server.h"
+
+#include <httplib.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "core/crypto/hash.h"
+#include "vault/api/request_auth.h"
+
+namespace coffre::vault {
+
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+using storage::ObjectKind;
+using storage::ObjectName;
+
+constexpr char kRepoPattern[] = R"(^/v1/repos/([^/]+)/([^/]+)$)";
+constexpr char kListPattern[] = R"(^/v1/repos/([^/]+)/([^/]+)/([^/]+)/$)";
+constexpr char kObjectPattern[] = R"(^/v1/repos/([^/]+)/([^/]+)/([^/]+)/([^/]+)$)";
+// Objects are read from storage and sent in pieces of this size.
+constexpr uint64_t kSendPiece = 1 << 20;
+
+// The HTTP status for a storage or validation error, and its metrics kind.
+std::pair<int, const char*> StatusFor(const Status& s) {
+  switch (s.code()) {
+    case ErrorCode::kNotFound: return {404, "not_found"};
+    case ErrorCode::kAlreadyExists: return {409, "conflict"};
+    case ErrorCode::kInvalidArgument: return {400, "bad_request"};
+    case ErrorCode::kNoSpace: return {507, "quota"};
+    case ErrorCode::kAuthFailed: return {401, "auth"};
+    case ErrorCode::kPermissionDenied: return {403, "forbidden"};
+    default: return {500, "storage"};
+  }
+}
+
+// A single "bytes=FIRST-LAST" or "bytes=FIRST-" range within `size`.
+std::optional<std::pair<uint64_t, uint64_t>> ParseRange(const std::string& header,
+                                                         uint64_t size) {
+  constexpr std::string_view kPrefix = "bytes=";
+  if (header.compare(0, kPrefix.size(), kPrefix) != 0) return std::nullopt;
+  std::string_view spec(header);
+  spec.remove_prefix(kPrefix.size());
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos || dash == 0) return std::nullopt;
+  uint64_t first = 0, last = size == 0 ? 0 : size - 1;
+  auto [p1, e1] = std::from_chars(spec.data(), spec.data() + dash, first);
+  if (e1 != std::errc() || p1 != spec.data() + dash) return std::nullopt;
+  if (dash + 1 < spec.size()) {
+    auto [p2, e2] = std::from_chars(spec.data() + dash + 1, spec.data() + spec.size(), last);
+    if (e2 != std::errc() || p2 != spec.data() + spec.size()) return std::nullopt;
+  }
+  if (first >= size || last < first) return std::nullopt;
+  return std::make_pair(first, std::min(last, size - 1) - first + 1);
+}
+
+bool IsLoopback(const std::string& addr) {
+  return addr == "127.0.0.1" || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
+}
+
+}  // namespace
+
+struct VaultServer::Impl {
+  VaultConfig config;
+  Registry* registry;
+  RepoStore* store;
+  Metrics* metrics;
+  AuditLog* audit;
+  std::unique_ptr<httplib::SSLServer> server;
+  std::string host;
+  int port = 0;
+
+  void Fail(Response& res, int status, const std::string& message, const char* kind) {
+    res.status = status;
+    res.set_content(message + "\n", "text/plain");
+    metrics->CountError(kind);
+  }
+  void Fail(Response& res, const Status& s) {
+    auto [status, kind] = StatusFor(s);
+    Fail(res, status, s.message(), kind);
+  }
+  void Audit(const Principal& who, const char* action, const std::string& repo,
+             const std::string& object, int status) {
+    Status s = audit->Record({who.tenant, who.token_id, action, repo, object, status});
+    if (!s.ok()) metrics->CountError("audit");
+  }
+
+  // The caller's principal if it may do `need` in `tenant`; else the
+  // response is filled (401 or 403) and nullopt returned.
+  // A refused write or delete (`action` set) is recorded in the audit log
+  // too, under the tenant of the path.
+  std::optional<Principal> Authorize(const Request& req, Response& res,
+                                     const std::string& tenant, Need need,
+                                     const char* action = nullptr) {
+    (void)registry->Refresh();  // a failed re-read keeps the tokens known
+    auto who = Authenticate(*registry, req.get_header_value("Authorization"));
+    Status allowed = who ? CheckAccess(*who, tenant, need) : who.error();
+    if (allowed.ok()) return *who;
+    if (!who) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      Fail(res, 401, allowed.message(), "auth");
+    } else {
+      Fail(res, 403, allowed.message(), "forbidden");
+    }
+    if (action) {
+      Principal refused{tenant, Role::kRestore, who ? who->token_id : ""};
+      const std::string object =
+          req.matches.size() > 4 ? req.matches[3].str() + "/" + req.matches[4].str() : "";
+      Audit(refused, action, req.matches[2], object, res.status);
+    }
+    return std::nullopt;
+  }
+
+  // The repository of a matched path, or nullptr with the response filled.
+  storage::LocalBackend* RepoOf(const Request& req, Response& res) {
+    auto backend = store->Find(req.matches[1], req.matches[2]);
+    if (!backend) {
+      Fail(res, backend.error());
+      return nullptr;
+    }
+    return *backend;
+  }
+
+  std::optional<ObjectName> ObjectOf(const Request& req, Response& res) {
+    auto kind = storage::ParseObjectKind(req.matches[3].str());
+    if (!kind) {
+      Fail(res, 400, kind.error().message(), "bad_request");
+      return std::nullopt;
+    }
+    ObjectName object{*kind, req.matches.size() > 4 ? req.matches[4].str() : ""};
+    if (req.matches.size() > 4) {
+      Status valid = storage::ValidateObject(object);
+      if (!valid.ok()) {
+        Fail(res, 400, valid.message(), "bad_request");
+        return std::nullopt;
+      }
+    }
+    return object;
+  }
+
+  void Routes();
+  void CreateRepo(const Request& req, Response& res);
+  void HeadRepo(const Request& req, Response& res);
+  void List(const Request& req, Response& res);
+  void Get(const Request& req, Response& res);
+  void Put(const Request& req, Response& res, const httplib::ContentReader& reader);
+  void Delete(const Request& req, Response& res);
+  void ServeMetrics(const Request& req, Response& res);
+};
+
+void VaultServer::Impl::Routes() {
+  server->Get("/v1/health", [](const Request&, Response& res) {
+    res.set_content("{\"status\":\"ok\"}\n", "application/json");
+  });
+  server->Get("/metrics", [this](const Request& req, Response& res) { ServeMetrics(req, res); });
+  server->Post(kRepoPattern, [this](const Request& req, Response& res) { CreateRepo(req, res); });
+  server->Get(kRepoPattern, [this](const Request& req, Response& res) { HeadRepo(req, res); });
+  server->Get(kListPattern, [this](const Request& req, Response& res) { List(req, res); });
+  server->Get(kObjectPattern, [this](const Request& req, Response& res) { Get(req, res); });
+  server->Put(kObjectPattern,
+              [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
+                Put(req, res, reader);
+              });
+  server->Delete(kObjectPattern, [this](const Request& req, Response& res) { Delete(req, res); });
+  server->set_logger([this](const Request& req, const Response& res) {
+    metrics->CountRequest(req.method, res.status);
+  });
+}
+
+void VaultServer::Impl::CreateRepo(const Request& req, Response& res) {
+  auto who = Authorize(req, res, req.matches[1], Need::kCreate, "create_repo");
+  if (!who) return;
+  const std::string repo = req.matches[2];
+  Status s = store->CreateRepo(who->tenant, repo);
+  if (!s.ok()) {
+    Fail(res, s);
+  } else {
+    res.status = 201;
+  }
+  Audit(*who, "create_repo", repo, "", res.status);
+}
+
+void VaultServer::Impl::HeadRepo(const Request& req, Response& res) {
+  if (!Authorize(req, res, req.matches[1], Need::kRead)) return;
+  if (!RepoOf(req, res)) return;
+  res.set_content("{}\n", "application/json");
+}
+
+void VaultServer::Impl::List(const Request& req, Response& res) {
+  if (!Authorize(req, res, req.matches[1], Need::kRead)) return;
+  storage::LocalBackend* backend = RepoOf(req, res);
+  if (!backend) return;
+  auto object = ObjectOf(req, res);
+  if (!object) return;
+  nlohmann::json out = nlohmann::json::array();
+  Status s = backend->List(object->kind, [&](const storage::ObjectInfo& info) {
+    out.push_back({{"name", info.name}, {"size", info.size}});
+    return Status::Ok();
+  });
+  if (!s.ok()) return Fail(res, s);
+  res.set_content(out.dump() + "\n", "application/json");
+}
+
+void VaultServer::Impl::Get(const Request& req, Response& res) {
+  if (!Authorize(req, res, req.matches[1], Need::kRead)) return;
+  storage::LocalBackend* backend = RepoOf(req, res);
+  if (!backend) return;
+  auto object = ObjectOf(req, res);
+  if (!object) return;
+  auto size = backend->Stat(*object);
+  if (!size) return Fail(res, size.error());
+  if (req.has_header("Range") && !ParseRange(req.get_header_value("Range"), *size)) {
+    res.set_header("Content-Range", "bytes */" + std::to_string(*size));
+    return Fail(res, 416, "range outside the object", "bad_request");
+  }
+  res.set_header("Accept-Ranges", "bytes");
+  // cpp-httplib serves the requested range of this full-length provider
+  // (206 and Content-Range), and only the headers for HEAD.
+  res.set_content_provider(
+      *size, "application/octet-stream",
+      [this, backend, name = *object](size_t offset, size_t length, httplib::DataSink& sink) {
+        while (length > 0) {
+          const uint64_t n = std::min<uint64_t>(length, kSendPiece);
+          auto piece = backend->Load(name, offset, n);
+          if (!piece) {
+            metrics->CountError("storage");
+            return false;
+          }
+          if (!sink.write(reinterpret_cast<const char*>(piece->data()), piece->size()))
+            return false;
+          metrics->AddBytesSent(n);
+          offset += n;
+          length -= n;
+        }
+        return true;
+      });
+}
+
+void VaultServer::Impl::Put(const Request& req, Response& res,
+                            const httplib::ContentReader& reader) {
+  auto who = Authorize(req, res, req.matches[1], Need::kCreate, "put");
+  if (!who) return;
+  const std::string repo = req.matches[2];
+  storage::LocalBackend* backend = RepoOf(req, res);
+  if (!backend) return;
+  auto object = ObjectOf(req, res);
+  if (!object) return;
+  const std::string what = object->ToString();
+  auto done = [&](int status) { Audit(*who, "put", repo, what, status); };
+
+  uint64_t size = 0;
+  const std::string length = req.get_header_value("Content-Length");
+  auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), size);
+  if (length.empty() || ec != std::errc() || end != length.data() + length.size()) {
+    Fail(res, 411, "Content-Length is required", "bad_request");
+    return done(res.status);
+  }
+  if (size > config.max_object_bytes) {
+    Fail(res, 413, "object larger than " + std::to_string(config.max_object_bytes) + " bytes",
+         "bad_request");
+    return done(res.status);
+  }
+  const bool exists = backend->Stat(*object).has_value();
+  auto tenant = registry->FindTenant(who->tenant);
+  const uint64_t quota = tenant ? tenant->quota_bytes : 0;
+  if (!exists) {
+    Status reserved = store->Reserve(who->tenant, size, quota);
+    if (!reserved.ok()) {
+      Fail(res, 507, "quota exceeded", "quota");
+      return done(res.status);
+    }
+  }
+  std::unique_ptr<storage::ObjectWriter> writer;
+  if (!exists) {
+    auto created = backend->NewWriter(*object);
+    if (!created) {
+      store->Release(who->tenant, size);
+      Fail(res, created.error());
+      return done(res.status);
+    }
+    writer = std::move(*created);
+  }
+
+  // Received whole and hashed before anything becomes visible.
+  crypto::Sha256Stream hash;
+  Bytes config_bytes;  // config objects are compared, not hashed
+  uint64_t received = 0;
+  Status write_status;
+  bool complete = reader([&](const char* data, size_t n) {
+    received += n;
+    if (received > size) return false;
+    ByteView piece(reinterpret_cast<const uint8_t*>(data), n);
+    hash.Update(piece);
+    if (object->kind == ObjectKind::kConfig) config_bytes.insert(config_bytes.end(), data, data + n);
+    if (writer) write_status = writer->Write(piece);
+    return write_status.ok();
+  });
+  metrics->AddBytesReceived(received);
+  auto refuse = [&](int status, const std::string& message, const char* kind) {
+    writer.reset();  // discards the temporary file
+    if (!exists) store->Release(who->tenant, size);
+    Fail(res, status, message, kind);
+    done(status);
+  };
+  if (!write_status.ok()) {
+    auto [status, kind] = StatusFor(write_status);
+    return refuse(status == 507 ? 507 : 500, write_status.message(), kind);
+  }
+  if (!complete || received != size)
+    return refuse(400, "body shorter or longer than Content-Length", "bad_request");
+
+  const std::string digest = HexEncode(hash.Finish());
+  if (object->kind == ObjectKind::kConfig) {
+    if (exists) {
+      auto stored = backend->Load(*object, 0, 0);
+      bool same = stored && *stored == config_bytes;
+      if (!same) return refuse(409, "the repository already has another config", "conflict");
+    }
+  } else if (digest != object->name) {
+    metrics->CountError("integrity");
+    return refuse(400, "content does not match its id (SHA-256 " + digest + ")", "integrity");
+  }
+  if (exists) {
+    res.status = 200;  // same name, same bytes: nothing to do
+    return done(res.status);
+  }
+  Status committed = writer->Commit();
+  if (committed.code() == ErrorCode::kAlreadyExists) {  // a concurrent PUT won
+    store->Release(who->tenant, size);
+    res.status = 200;
+    return done(res.status);
+  }
+  if (!committed.ok()) {
+    auto [status, kind] = StatusFor(committed);
+    return refuse(status == 507 ? 507 : 500, committed.message(), kind);
+  }
+  res.status = 201;
+  done(res.status);
+}
+
+void VaultServer::Impl::Delete(const Request& req, Response& res) {
+  auto who = Authorize(req, res, req.matches[1], Need::kDelete, "delete");
+  if (!who) return;
+  const std::string repo = req.matches[2];
+  storage::LocalBackend* backend = RepoOf(req, res);
+  if (!backend) return;
+  auto object = ObjectOf(req, res);
+  if (!object) return;
+  auto size = backend->Stat(*object);
+  Status s = size ? backend->Remove(*object) : size.error();
+  if (s.ok()) {
+    store->Release(who->tenant, *size);
+    res.status = 204;
+  } else {
+    Fail(res, s);
+  }
+  Audit(*who, "delete", repo, object->ToString(), res.status);
+}
+
+void VaultServer::Impl::ServeMetrics(const Request& req, Response& res) {
+  const bool token_ok = !config.metrics_token.empty() &&
+                        req.get_header_value("Authorization") == "Bearer " + config.metrics_token;
+  if (!token_ok && !IsLoopback(req.remote_addr)) {
+    return Fail(res, 403, "metrics are served to loopback or with the metrics token", "forbidden");
+  }
+  std::vector<vault::Metrics::TenantUsage> usage;
+  std::map<std::string, uint64_t> stored = store->AllUsage();
+  for (const Tenant& t : registry->Tenants()) usage.push_back({t.name, stored[t.name], t.quota_bytes});
+  res.set_content(metrics->Render(usage), "text/plain; version=0.0.4");
+}
+
+VaultServer::VaultServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+VaultServer::~VaultServer() = default;
+
+Result<std::unique_ptr<VaultServer>> VaultServer::Create(const VaultConfig& config,
+                                                         Registry* registry, RepoStore* store,
+                                                         Metrics* metrics, AuditLog* audit) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->registry = registry;
+  impl->store = store;
+  impl->metrics = metrics;
+  impl->audit = audit;
+  RETURN_IF_ERROR(ParseListen(config.listen, &impl->host, &impl->port));
+  impl->server = std::make_unique<httplib::SSLServer>(config.tls_cert.c_str(),
+                                                      config.tls_key.c_str());
+  if (!impl->server->is_valid()) {
+    return Err(InvalidArgumentError("cannot load the TLS certificate " + config.tls_cert +
+                                    " and key " + config.tls_key));
+  }
+  SSL_CTX_set_min_proto_version(impl->server->ssl_context(), TLS1_2_VERSION);
+  const int threads = std::max(1, config.threads);
+  impl->server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  impl->server->set_payload_max_length(config.max_object_bytes);
+  impl->server->set_keep_alive_max_count(100000);
+  impl->server->set_read_timeout(60, 0);
+  impl->server->set_write_timeout(60, 0);
+  impl->Routes();
+  return std::unique_ptr<VaultServer>(new VaultServer(std::move(impl)));
+}
+
+Result<int> VaultServer::Bind() {
+  Impl& i = *impl_;
+  if (i.port == 0) {
+    i.port = i.server->bind_to_any_port(i.host);
+    if (i.port < 0) return Err(UnavailableError("cannot listen on " + i.host));
+  } else if (!i.server->bind_to_port(i.host, i.port)) {
+    return Err(UnavailableError("cannot listen on " + i.config.listen));
+  }
+  return i.port;
+}
+
+Status VaultServer::Run() {
+  if (!impl_->server->listen_after_bind()) return IoError("the server stopped on an error");
+  return Status::Ok();
+}
+
+void VaultServer::Stop() { impl_->server->stop(); }
+
+}  // namespace coffre::vault

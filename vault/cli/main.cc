@@ -1,0 +1,73 @@
+// coffre-vault: the vault node's command line. Parses with CLI11 and hands
+// each command to vault_commands; all the work happens in vault/.
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "vault/cli/vault_commands.h"
+
+int main(int argc, char** argv) {
+  using namespace coffre::vault::cli;
+  CLI::App app{"coffre-vault: multi-tenant storage for coffre backups"};
+  app.set_version_flag("--version", "coffre-vault 0.1.0");
+  app.require_subcommand(1);
+  app.fallthrough(true);
+  std::string data;
+  if (const char* env = std::getenv("COFFRE_VAULT_DATA")) data = env;
+  app.add_option("--data", data, "the vault's data folder (or COFFRE_VAULT_DATA)");
+  app.footer("Exit codes: 0 ok, 1 failure, 2 usage.");
+  std::function<int()> run;
+
+  std::vector<std::string> names;
+  auto* init = app.add_subcommand("init", "create the data folder, config and TLS certificate");
+  init->add_option("--name", names, "a host name or address the certificate is valid for");
+  init->callback([&] { run = [&] { return Init(data, names); }; });
+
+  std::string name, quota, tenant, role, id, listen;
+  auto* tenants = app.add_subcommand("tenant", "manage tenants")->require_subcommand(1);
+  auto* tenant_add = tenants->add_subcommand("add", "add a tenant");
+  tenant_add->add_option("name", name, "tenant name")->required();
+  tenant_add->add_option("--quota", quota, "bytes it may store (e.g. 500GiB); default none");
+  tenant_add->callback([&] { run = [&] { return TenantAdd(data, name, quota); }; });
+  auto* tenant_quota = tenants->add_subcommand("quota", "change a tenant's quota (0: none)");
+  tenant_quota->add_option("name", name, "tenant name")->required();
+  tenant_quota->add_option("size", quota, "e.g. 1TiB, or 0")->required();
+  tenant_quota->callback([&] { run = [&] { return TenantQuota(data, name, quota); }; });
+  tenants->add_subcommand("list", "list tenants, quotas and usage")->callback([&] {
+    run = [&] { return TenantList(data); };
+  });
+
+  auto* tokens = app.add_subcommand("token", "manage API tokens")->require_subcommand(1);
+  auto* token_add = tokens->add_subcommand("add", "create a token; prints it alone on stdout");
+  token_add->add_option("--tenant", tenant, "its tenant")->required();
+  token_add->add_option("--role", role, "backup, restore or admin")->required();
+  token_add->callback([&] { run = [&] { return TokenAdd(data, tenant, role); }; });
+  auto* token_revoke = tokens->add_subcommand("revoke", "revoke a token for good");
+  token_revoke->add_option("id", id, "token id (the 16 hex digits after cvt_)")->required();
+  token_revoke->callback([&] { run = [&] { return TokenRevoke(data, id); }; });
+  tokens->add_subcommand("list", "list tokens (ids, never secrets)")->callback([&] {
+    run = [&] { return TokenList(data); };
+  });
+
+  app.add_subcommand("cert", "print the TLS certificate (PEM) for agents' --cacert")
+      ->callback([&] { run = [&] { return Cert(data); }; });
+  auto* serve = app.add_subcommand("serve", "serve the API until SIGTERM");
+  serve->add_option("--listen", listen, "HOST:PORT (port 0: any free port)");
+  serve->callback([&] { run = [&] { return Serve(data, listen); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "coffre-vault: error: " << e.what() << " (see coffre-vault --help)" << std::endl;
+    return 2;
+  }
+  if (data.empty()) {
+    std::cerr << "coffre-vault: error: no data folder: give --data DIR or COFFRE_VAULT_DATA"
+              << std::endl;
+    return 2;
+  }
+  return run ? run() : 2;
+}

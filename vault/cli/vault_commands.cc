@@ -1,0 +1,215 @@
+#include "vault/cli/vault_commands.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "core/base/byte_size.h"
+#include "core/crypto/self_signed.h"
+#include "vault/api/vault_server.h"
+
+namespace coffre::vault::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+int Fail(const Status& s) {
+  std::cerr << "coffre-vault: error: " << s.message() << std::endl;
+  return 1;
+}
+
+std::string RegistryPath(const std::string& data) { return data + "/tenants.json"; }
+std::string ConfigPath(const std::string& data) { return data + "/vault.toml"; }
+
+Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& data) {
+  auto registry = Registry::Open(RegistryPath(data));
+  if (!registry && registry.error().code() == ErrorCode::kNotFound)
+    return Err(NotFoundError(data + " is not a vault (run coffre-vault --data " + data +
+                             " init first)"));
+  return registry;
+}
+
+// Writes `content` to a new file `path` with `mode`; kAlreadyExists if taken.
+Status WriteNewFile(const std::string& path, const std::string& content, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoStatus(errno, "create " + path);
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = ErrnoStatus(errno, "write " + path);
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  Status s = ::fsync(fd) == 0 ? Status::Ok() : ErrnoStatus(errno, "fsync " + path);
+  ::close(fd);
+  return s;
+}
+
+Result<uint64_t> QuotaOf(const std::string& text) {
+  if (text.empty()) return uint64_t{0};
+  return ParseByteSize(text);
+}
+
+}  // namespace
+
+int Init(const std::string& data, const std::vector<std::string>& names) {
+  std::error_code ec;
+  fs::create_directories(data, ec);
+  if (ec) return Fail(ErrnoStatus(ec.value(), "create " + data));
+  ::chmod(data.c_str(), 0700);
+  if (fs::exists(ConfigPath(data)))
+    return Fail(AlreadyExistsError(data + " is already a vault"));
+  Status s = WriteNewFile(ConfigPath(data), DefaultVaultToml(), 0600);
+  if (!s.ok()) return Fail(s);
+  auto registry = Registry::Create(RegistryPath(data));
+  if (!registry) return Fail(registry.error());
+  auto config = LoadVaultConfig(data);
+  if (!config) return Fail(config.error());
+  auto store = RepoStore::Open(data + "/repos");
+  if (!store) return Fail(store.error());
+
+  if (!fs::exists(config->tls_cert)) {
+    std::vector<std::string> all = {"localhost", "127.0.0.1", "::1"};
+    all.insert(all.end(), names.begin(), names.end());
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0 && host[0]) all.push_back(host);
+    auto pem = crypto::MakeSelfSignedCertificate("coffre-vault", all);
+    if (!pem) return Fail(pem.error());
+    fs::create_directories(fs::path(config->tls_cert).parent_path(), ec);
+    fs::create_directories(fs::path(config->tls_key).parent_path(), ec);
+    s = WriteNewFile(config->tls_key, pem->private_key, 0600);
+    if (s.ok()) s = WriteNewFile(config->tls_cert, pem->certificate, 0644);
+    if (!s.ok()) return Fail(s);
+  }
+  std::cerr << "coffre-vault: initialized " << data << "; next: tenant add, token add, serve"
+            << std::endl;
+  return 0;
+}
+
+int TenantAdd(const std::string& data, const std::string& name, const std::string& quota) {
+  auto bytes = QuotaOf(quota);
+  if (!bytes) return Fail(bytes.error());
+  auto registry = OpenRegistry(data);
+  if (!registry) return Fail(registry.error());
+  Status s = (*registry)->AddTenant(name, *bytes);
+  return s.ok() ? 0 : Fail(s);
+}
+
+int TenantQuota(const std::string& data, const std::string& name, const std::string& quota) {
+  auto bytes = QuotaOf(quota);
+  if (!bytes) return Fail(bytes.error());
+  auto registry = OpenRegistry(data);
+  if (!registry) return Fail(registry.error());
+  Status s = (*registry)->SetQuota(name, *bytes);
+  return s.ok() ? 0 : Fail(s);
+}
+
+int TenantList(const std::string& data) {
+  auto registry = OpenRegistry(data);
+  if (!registry) return Fail(registry.error());
+  auto store = RepoStore::Open(data + "/repos");
+  if (!store) return Fail(store.error());
+  for (const Tenant& t : (*registry)->Tenants()) {
+    std::cout << t.name << "\tstored " << (*store)->Usage(t.name) << " bytes\tquota "
+              << (t.quota_bytes ? std::to_string(t.quota_bytes) + " bytes" : "none") << "\n";
+  }
+  return 0;
+}
+
+int TokenAdd(const std::string& data, const std::string& tenant, const std::string& role) {
+  auto parsed = ParseRole(role);
+  if (!parsed) return Fail(parsed.error());
+  auto registry = OpenRegistry(data);
+  if (!registry) return Fail(registry.error());
+  auto token = (*registry)->AddToken(tenant, *parsed);
+  if (!token) return Fail(token.error());
+  std::cout << *token << std::endl;
+  return 0;
+}
+
+int TokenRevoke(const std::string& data, const std::string& id) {
+  auto registry = OpenRegistry(data);
+  if (!registry) return Fail(registry.error());
+  Status s = (*registry)->RevokeToken(id);
+  return s.ok() ? 0 : Fail(s);
+}
+
+int TokenList(const std::string& data) {
+  auto registry = OpenRegistry(data);
+  if (!registry) return Fail(registry.error());
+  for (const TokenInfo& t : (*registry)->Tokens()) {
+    std::cout << t.id << "\t" << t.tenant << "\t" << RoleName(t.role)
+              << (t.revoked ? "\trevoked" : "") << "\n";
+  }
+  return 0;
+}
+
+int Cert(const std::string& data) {
+  auto config = LoadVaultConfig(data);
+  if (!config) return Fail(config.error());
+  std::ifstream in(config->tls_cert);
+  if (!in) return Fail(NotFoundError("no certificate at " + config->tls_cert));
+  std::stringstream pem;
+  pem << in.rdbuf();
+  std::cout << pem.str();
+  return 0;
+}
+
+int Serve(const std::string& data, const std::string& listen) {
+  auto config = LoadVaultConfig(data);
+  if (!config) return Fail(config.error());
+  if (!listen.empty()) config->listen = listen;
+  auto registry = OpenRegistry(data);
+  if (!registry) return Fail(registry.error());
+  auto store = RepoStore::Open(data + "/repos");
+  if (!store) return Fail(store.error());
+  auto audit = AuditLog::Open(config->audit_log);
+  if (!audit) return Fail(audit.error());
+  Metrics metrics;
+  auto server = VaultServer::Create(*config, registry->get(), store->get(), &metrics, audit->get());
+  if (!server) return Fail(server.error());
+
+  // SIGTERM and SIGINT are taken by one thread, which stops the server: the
+  // requests in progress finish, then Run returns.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client gone mid-response is an error, not a death
+
+  auto port = (*server)->Bind();
+  if (!port) return Fail(port.error());
+  std::string host;
+  int configured_port = 0;
+  (void)ParseListen(config->listen, &host, &configured_port);
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    if (sig == SIGTERM || sig == SIGINT) (*server)->Stop();
+  });
+  std::cerr << "listening on https://" << host << ":" << *port << std::endl;
+  Status ran = (*server)->Run();
+  // Run also returns on a server error: wake the stopper thread to end it.
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
+  if (!ran.ok()) return Fail(ran);
+  std::cerr << "coffre-vault: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace coffre::vault::cli

@@ -1,0 +1,28 @@
+// The commands of coffre-vault, one function each; main.cc parses the
+// command line (CLI11) and calls them. Each returns the process exit code:
+// 0 done, 1 failed (one "coffre-vault: error:" line on stderr).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace coffre::vault::cli {
+
+// Creates DATA: vault.toml (commented defaults), tenants.json, repos/, and a
+// self-signed certificate for `names` (plus localhost, 127.0.0.1, ::1) in
+// tls/ unless the configured certificate exists.
+int Init(const std::string& data, const std::vector<std::string>& names);
+int TenantAdd(const std::string& data, const std::string& name, const std::string& quota);
+int TenantQuota(const std::string& data, const std::string& name, const std::string& quota);
+int TenantList(const std::string& data);
+// Prints the new token alone on stdout.
+int TokenAdd(const std::string& data, const std::string& tenant, const std::string& role);
+int TokenRevoke(const std::string& data, const std::string& id);
+int TokenList(const std::string& data);
+// Prints the server certificate (PEM) on stdout, for agents' --cacert.
+int Cert(const std::string& data);
+// Serves until SIGTERM or SIGINT; prints "listening on https://HOST:PORT"
+// on stderr once ready. `listen` overrides the configuration when not empty.
+int Serve(const std::string& data, const std::string& listen);
+
+}  // namespace coffre::vault::cli

@@ -1,0 +1,214 @@
+#include "vault/config/vault_config.h"
+
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <toml.hpp>
+#include <vector>
+
+#include "core/base/byte_size.h"
+
+namespace coffre::vault {
+namespace {
+
+// toml11 reports everything by exception; every call into it stays inside
+// this file, and LoadVaultConfig turns what escapes into a Status.
+
+std::string ResolvePath(const std::string& data_dir, const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  return data_dir + "/" + path;
+}
+
+std::string Where(const std::string& file, const toml::value& v, const std::string& key) {
+  return file + " line " + std::to_string(v.location().line()) + ": " + key;
+}
+
+Status RequireString(const std::string& where, const toml::value& v, std::string* out) {
+  if (!v.is_string()) return InvalidArgumentError(where + " must be a string");
+  *out = v.as_string().str;
+  return Status::Ok();
+}
+
+Status RequirePath(const std::string& where, const toml::value& v, const std::string& data_dir,
+                   std::string* out) {
+  std::string path;
+  RETURN_IF_ERROR(RequireString(where, v, &path));
+  if (path.empty()) return InvalidArgumentError(where + " must not be empty");
+  *out = ResolvePath(data_dir, path);
+  return Status::Ok();
+}
+
+// One key of the file into `config`; kInvalidArgument naming it otherwise.
+Status ApplyKey(const std::string& file, const std::string& key, const toml::value& v,
+                VaultConfig* config) {
+  const std::string where = Where(file, v, key);
+  if (key == "listen") {
+    std::string host;
+    int port;
+    RETURN_IF_ERROR(RequireString(where, v, &config->listen));
+    Status s = ParseListen(config->listen, &host, &port);
+    if (!s.ok()) return InvalidArgumentError(Where(file, v, "") + s.message());
+  } else if (key == "tls_cert") {
+    RETURN_IF_ERROR(RequirePath(where, v, config->data_dir, &config->tls_cert));
+  } else if (key == "tls_key") {
+    RETURN_IF_ERROR(RequirePath(where, v, config->data_dir, &config->tls_key));
+  } else if (key == "audit_log") {
+    RETURN_IF_ERROR(RequirePath(where, v, config->data_dir, &config->audit_log));
+  } else if (key == "max_object_size") {
+    uint64_t bytes = 0;
+    if (v.is_integer() && v.as_integer() > 0) {
+      bytes = static_cast<uint64_t>(v.as_integer());
+    } else if (v.is_string()) {
+      bytes = ParseByteSize(v.as_string().str).value_or(0);
+    }
+    if (bytes == 0) {
+      return InvalidArgumentError(where +
+                                  " must be a positive size such as \"256MiB\" or a number "
+                                  "of bytes (units: B, KiB, MiB, GiB, TiB, kB, MB, GB, TB)");
+    }
+    config->max_object_bytes = bytes;
+  } else if (key == "threads") {
+    if (!v.is_integer() || v.as_integer() < 1 || v.as_integer() > 1024) {
+      return InvalidArgumentError(where + " must be an integer from 1 to 1024");
+    }
+    config->threads = static_cast<int>(v.as_integer());
+  } else if (key == "metrics_token") {
+    RETURN_IF_ERROR(RequireString(where, v, &config->metrics_token));
+  } else {
+    return InvalidArgumentError(where + " is not a known key (see docs/vault.md)");
+  }
+  return Status::Ok();
+}
+
+// toml11's message spans several lines with a caret under the fault; the
+// vault's errors are one line (logs, exit messages), so keep its first line
+// and the line number.
+std::string SyntaxErrorLine(const std::string& file, const toml::syntax_error& e) {
+  std::string what = e.what();
+  what = what.substr(0, what.find('\n'));
+  if (what.rfind("[error] ", 0) == 0) what = what.substr(8);
+  const auto line = e.location().line();
+  return file + (line != 0 ? " line " + std::to_string(line) : std::string()) +
+         ": not valid TOML: " + what;
+}
+
+Result<VaultConfig> Parse(const std::string& file, std::istream& in, VaultConfig config) {
+  toml::value root;
+  try {
+    root = toml::parse(in, file);
+  } catch (const toml::syntax_error& e) {
+    return Err(CorruptionError(SyntaxErrorLine(file, e)));
+  }
+  if (!root.is_table()) return Err(CorruptionError(file + ": not a TOML table"));
+  // Sorted, so the first error reported does not depend on hash order.
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : root.as_table()) keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  for (const std::string& key : keys) {
+    Status s = ApplyKey(file, key, root.as_table().at(key), &config);
+    if (!s.ok()) return Err(s);
+  }
+  return config;
+}
+
+}  // namespace
+
+Result<VaultConfig> LoadVaultConfig(const std::string& data_dir) {
+  VaultConfig config;
+  config.data_dir = data_dir;
+  config.tls_cert = data_dir + "/tls/cert.pem";
+  config.tls_key = data_dir + "/tls/key.pem";
+  config.audit_log = data_dir + "/audit.log";
+
+  const std::string file = data_dir + "/vault.toml";
+  struct stat st;
+  if (::stat(file.c_str(), &st) != 0) {
+    if (errno == ENOENT) return config;
+    return Err(ErrnoStatus(errno, "stat " + file));
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Err(IoError("cannot read " + file));
+  try {
+    return Parse(file, in, config);
+  } catch (const std::exception& e) {
+    return Err(InvalidArgumentError(file + ": " + e.what()));
+  } catch (...) {
+    return Err(InternalError(file + ": unknown error while reading the configuration"));
+  }
+}
+
+Status ParseListen(const std::string& listen, std::string* host, int* port) {
+  auto bad = [&](const std::string& why) {
+    return InvalidArgumentError("listen address '" + listen + "' " + why +
+                                " (expected HOST:PORT, e.g. 127.0.0.1:8443 or [::1]:8443)");
+  };
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return bad("has no port");
+  std::string h = listen.substr(0, colon);
+  const std::string p = listen.substr(colon + 1);
+  if (!h.empty() && h.front() == '[') {
+    if (h.size() < 3 || h.back() != ']') return bad("has an unclosed '['");
+    h = h.substr(1, h.size() - 2);
+    struct in6_addr addr6;
+    if (inet_pton(AF_INET6, h.c_str(), &addr6) != 1) return bad("has a bad IPv6 address");
+  } else {
+    // A name or an IPv4 address; a bare IPv6 address is ambiguous with the
+    // port separator, so it must come in brackets.
+    auto ok_char = [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '-';
+    };
+    if (h.empty() || !std::all_of(h.begin(), h.end(), ok_char)) return bad("has a bad host");
+  }
+  if (p.empty() || p.size() > 5 ||
+      !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return bad("has a bad port");
+  }
+  int n = std::stoi(p);
+  if (n > 65535) return bad("has a port above 65535");
+  *host = h;
+  *port = n;
+  return Status::Ok();
+}
+
+// Keep in sync by hand with the example in docs/vault.md (the same text):
+// the test "the default vault.toml parses and yields the defaults"
+// uncomments every key here and checks it changes nothing.
+std::string DefaultVaultToml() {
+  return R"(# coffre-vault configuration.
+# Every key is optional: each one below is commented out and shows its
+# default. Relative paths are relative to the vault's data folder.
+# Command-line options override this file.
+
+# Address to serve HTTPS on, HOST:PORT. "0.0.0.0:8443" or "[::]:8443" for
+# every interface; port 0 picks a free port.
+#listen = "127.0.0.1:8443"
+
+# TLS certificate chain and private key, PEM. `coffre-vault init` writes a
+# self-signed pair there; replace them with your own to use another.
+#tls_cert = "tls/cert.pem"
+#tls_key = "tls/key.pem"
+
+# Append-only log of every write and delete, accepted or refused: one JSON
+# object per line.
+#audit_log = "audit.log"
+
+# Largest object one PUT may store: a number of bytes, or a size with a unit
+# (B, KiB, MiB, GiB, TiB). Larger uploads get 413 before any byte is stored.
+#max_object_size = "256MiB"
+
+# Requests served at once.
+#threads = 32
+
+# A secret that lets a client outside the loopback interface read /metrics
+# (sent as "Authorization: Bearer ..."). Empty: loopback clients only.
+#metrics_token = ""
+)";
+}
+
+}  // namespace coffre::vault
