@@ -22,13 +22,18 @@ std::string FirstLine(const std::string& text) {
   return line;
 }
 
-Result<std::string> ReadPasswordFile(const std::string& path) {
+// The first line of a secret's file (`what`: "password", "token").
+Result<std::string> ReadSecretFile(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Err(ErrnoStatus(errno, "cannot read password file " + path));
+  if (!in) return Err(ErrnoStatus(errno, "cannot read " + what + " file " + path));
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::string line = FirstLine(content);
-  if (line.empty()) return Err(AuthFailedError("password file " + path + " is empty"));
+  if (line.empty()) return Err(AuthFailedError(what + " file " + path + " is empty"));
   return line;
+}
+
+Result<std::string> ReadPasswordFile(const std::string& path) {
+  return ReadSecretFile(path, "password");
 }
 
 // Reads one line from the terminal with echo off.
@@ -79,8 +84,21 @@ Result<std::string> Context::Passphrase(bool confirm, const std::string& prompt)
   return first;
 }
 
+Result<repo::BackendOptions> Context::BackendOptions() const {
+  repo::BackendOptions options;
+  options.ca_file = global.cacert;
+  if (global.repo.rfind("https://", 0) != 0) return options;
+  if (!global.token_file.empty()) {
+    ASSIGN_OR_RETURN(options.token, ReadSecretFile(global.token_file, "token"));
+  } else if (const char* token = std::getenv("COFFRE_TOKEN"); token && *token) {
+    options.token = token;
+  }
+  return options;
+}
+
 Result<std::unique_ptr<repo::Repository>> Context::OpenRepository() {
-  ASSIGN_OR_RETURN(auto backend, repo::OpenBackend(global.repo));
+  ASSIGN_OR_RETURN(repo::BackendOptions options, BackendOptions());
+  ASSIGN_OR_RETURN(auto backend, repo::OpenBackend(global.repo, options));
   // A newer format or a folder that is no repository is said before any
   // passphrase is asked for.
   if (auto config = repo::Repository::ReadConfig(*backend); !config) return Err(config.error());

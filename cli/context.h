@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "agent/repo/open_backend.h"
 #include "agent/repo/repository.h"
 
 namespace coffre::cli {
@@ -16,6 +17,8 @@ namespace coffre::cli {
 struct GlobalOptions {
   std::string repo;
   std::string password_file;
+  std::string token_file;  // a vault's API token
+  std::string cacert;      // a self-signed vault's certificate
   bool json = false;
   bool quiet = false;
   bool progress = false;
@@ -30,6 +33,8 @@ struct Context {
   // COFFRE_PASSWORD, or a prompt on the terminal (twice if `confirm`).
   // kAuthFailed when no source exists and stdin is not a terminal.
   Result<std::string> Passphrase(bool confirm = false, const std::string& prompt = "");
+  // The vault token (--token-file, or COFFRE_TOKEN) and --cacert.
+  Result<repo::BackendOptions> BackendOptions() const;
   // Opens the repository of --repo/COFFRE_REPO with the passphrase.
   Result<std::unique_ptr<repo::Repository>> OpenRepository();
   // True if a progress line should be drawn on stderr.

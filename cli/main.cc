@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
   app.add_option("-r,--repo", ctx.global.repo, "repository location (or COFFRE_REPO)");
   app.add_option("-p,--password-file", ctx.global.password_file,
                  "file whose first line is the passphrase (or COFFRE_PASSWORD_FILE)");
+  app.add_option("--token-file", ctx.global.token_file,
+                 "file holding the vault's API token (or COFFRE_TOKEN)");
+  app.add_option("--cacert", ctx.global.cacert,
+                 "PEM certificate to trust for the vault (coffre-vault cert prints it)");
   app.add_flag("--json", ctx.global.json, "machine-readable output on stdout");
   app.add_flag("-q,--quiet", ctx.global.quiet, "print errors only");
   app.add_flag("--progress", ctx.global.progress, "show progress even when not on a terminal");

@@ -1,25 +1,65 @@
 #include "agent/repo/open_backend.h"
 
+#include "agent/remote/vault_backend.h"
 #include "core/storage/local_backend.h"
+#include "core/storage/retry_backend.h"
 
 namespace coffre::repo {
 
-static Status CheckLocation(const std::string& location) {
+namespace {
+
+bool IsVault(const std::string& location) { return location.rfind("https://", 0) == 0; }
+
+Status CheckLocation(const std::string& location, const BackendOptions& options) {
   if (location.empty())
     return InvalidArgumentError("no repository given: use --repo or COFFRE_REPO");
+  if (IsVault(location)) {
+    if (options.token.empty())
+      return AuthFailedError("no vault token: give --token-file or COFFRE_TOKEN");
+    return Status::Ok();
+  }
   if (location.find("://") != std::string::npos)
-    return InvalidArgumentError("'" + location + "': only local folders are supported so far");
+    return InvalidArgumentError("'" + location +
+                                "': a repository is a local folder or https://HOST:PORT/TENANT/REPO");
   return Status::Ok();
 }
 
-Result<std::unique_ptr<storage::Backend>> CreateBackend(const std::string& location) {
-  RETURN_IF_ERROR(CheckLocation(location));
+// Network hiccups (resets, timeouts, a vault restarting) are retried; every
+// other error goes straight to the caller.
+std::unique_ptr<storage::Backend> WithRetries(std::unique_ptr<remote::VaultBackend> vault) {
+  return std::make_unique<storage::RetryingBackend>(
+      std::shared_ptr<storage::Backend>(std::move(vault)));
+}
+
+remote::VaultOptions VaultOptionsOf(const BackendOptions& options) {
+  remote::VaultOptions out;
+  out.token = options.token;
+  out.ca_file = options.ca_file;
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<storage::Backend>> CreateBackend(const std::string& location,
+                                                        const BackendOptions& options) {
+  RETURN_IF_ERROR(CheckLocation(location, options));
+  if (IsVault(location)) {
+    ASSIGN_OR_RETURN(remote::VaultUrl url, remote::ParseVaultUrl(location));
+    ASSIGN_OR_RETURN(auto vault, remote::VaultBackend::Create(url, VaultOptionsOf(options)));
+    return WithRetries(std::move(vault));
+  }
   ASSIGN_OR_RETURN(auto backend, storage::LocalBackend::Create(location));
   return std::unique_ptr<storage::Backend>(std::move(backend));
 }
 
-Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location) {
-  RETURN_IF_ERROR(CheckLocation(location));
+Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location,
+                                                      const BackendOptions& options) {
+  RETURN_IF_ERROR(CheckLocation(location, options));
+  if (IsVault(location)) {
+    ASSIGN_OR_RETURN(remote::VaultUrl url, remote::ParseVaultUrl(location));
+    ASSIGN_OR_RETURN(auto vault, remote::VaultBackend::Open(url, VaultOptionsOf(options)));
+    return WithRetries(std::move(vault));
+  }
   ASSIGN_OR_RETURN(auto backend, storage::LocalBackend::Open(location));
   return std::unique_ptr<storage::Backend>(std::move(backend));
 }

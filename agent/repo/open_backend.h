@@ -1,5 +1,6 @@
-// Opening the storage a --repo value names. Today: a local folder. The vault
-// (https://HOST:PORT/TENANT/REPO) plugs in here without touching callers.
+// Opening the storage a --repo value names: a local folder, or a repository
+// on a vault (https://HOST:PORT/TENANT/REPO), wrapped so transient network
+// errors are retried with exponential backoff. Callers never see which.
 #pragma once
 
 #include <memory>
@@ -9,9 +10,18 @@
 
 namespace coffre::repo {
 
-// For `init`: creates the layout (kAlreadyExists if the folder is not empty).
-Result<std::unique_ptr<storage::Backend>> CreateBackend(const std::string& location);
+// What a vault needs beyond the URL; unused for a local folder.
+struct BackendOptions {
+  std::string token;    // --token-file / COFFRE_TOKEN
+  std::string ca_file;  // --cacert: the vault's certificate, if self-signed
+};
+
+// For `init`: creates the layout or asks the vault to create the repository
+// (kAlreadyExists if there is one).
+Result<std::unique_ptr<storage::Backend>> CreateBackend(const std::string& location,
+                                                        const BackendOptions& options = {});
 // For every other command: kNotFound "… is not a coffre repository".
-Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location);
+Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location,
+                                                      const BackendOptions& options = {});
 
 }  // namespace coffre::repo

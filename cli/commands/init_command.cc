@@ -12,7 +12,9 @@ void AddInitCommand(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx] {
     auto passphrase = ctx.Passphrase(/*confirm=*/true, "passphrase for the new repository: ");
     if (!passphrase) return ctx.Fail(passphrase.error());
-    auto backend = repo::CreateBackend(ctx.global.repo);
+    auto options = ctx.BackendOptions();
+    if (!options) return ctx.Fail(options.error());
+    auto backend = repo::CreateBackend(ctx.global.repo, *options);
     if (!backend) return ctx.Fail(backend.error());
     auto repo = repo::Repository::Init(std::move(*backend), AsBytes(*passphrase));
     if (!repo) return ctx.Fail(repo.error());

@@ -1,0 +1,284 @@
+#include "agent/remote/vault_backend.h"
+
+#include <httplib.h>
+
+#include <charconv>
+
+#include <nlohmann/json.hpp>
+
+namespace coffre::remote {
+
+using storage::ObjectInfo;
+using storage::ObjectKind;
+using storage::ObjectName;
+
+namespace {
+
+bool ValidSegment(std::string_view s) {
+  if (s.empty() || s.size() > 63 || s[0] == '-' || s[0] == '_') return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+      return false;
+  }
+  return true;
+}
+
+// The vault's one-line reason, or the status alone.
+std::string Reason(const httplib::Response& res) {
+  std::string body = res.body.substr(0, 300);
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+  return body.empty() ? "HTTP " + std::to_string(res.status) : body;
+}
+
+// A response that is not the success expected, as a Status.
+Status StatusOf(const httplib::Response& res, const std::string& what) {
+  const std::string why = what + ": " + Reason(res);
+  switch (res.status) {
+    case 401: return AuthFailedError(what + ": the vault refused the token (wrong, revoked or missing)");
+    // The token may not do this here: for the agent, a credentials problem.
+    case 403: return AuthFailedError(why);
+    case 404: return NotFoundError(why);
+    case 409: return AlreadyExistsError(why);
+    case 416: return CorruptionError(why);
+    case 507: return NoSpaceError(what + ": the vault's quota for this tenant is exceeded");
+    default:
+      if (res.status >= 500) return UnavailableError(why);
+      return InvalidArgumentError(why);
+  }
+}
+
+}  // namespace
+
+std::string VaultUrl::ToString() const {
+  const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return "https://" + h + ":" + std::to_string(port) + "/" + tenant + "/" + repo;
+}
+
+Result<VaultUrl> ParseVaultUrl(const std::string& url) {
+  auto bad = [&](const std::string& why) {
+    return Err(InvalidArgumentError("'" + url + "' is not a vault URL (" + why +
+                                    "; expected https://HOST:PORT/TENANT/REPO)"));
+  };
+  constexpr std::string_view kScheme = "https://";
+  if (url.compare(0, kScheme.size(), kScheme) != 0) return bad("not https");
+  std::string_view rest(url);
+  rest.remove_prefix(kScheme.size());
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return bad("no tenant and repository");
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = rest.substr(slash + 1);
+  VaultUrl out;
+  std::string_view port;
+  if (!authority.empty() && authority[0] == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unclosed [");
+    out.host = std::string(authority.substr(1, close - 1));
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return bad("bad port");
+      port = authority.substr(close + 2);
+    }
+  } else {
+    size_t colon = authority.rfind(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+  }
+  if (out.host.empty()) return bad("no host");
+  if (!port.empty() || authority.find(':') != std::string_view::npos) {
+    int value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535)
+      return bad("bad port");
+    out.port = value;
+  }
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  size_t middle = path.find('/');
+  if (middle == std::string_view::npos) return bad("no repository name");
+  out.tenant = std::string(path.substr(0, middle));
+  out.repo = std::string(path.substr(middle + 1));
+  if (!ValidSegment(out.tenant) || !ValidSegment(out.repo))
+    return bad("tenant and repository are 1-63 of a-z 0-9 - _");
+  return out;
+}
+
+class VaultBackend::Connection {
+ public:
+  Connection(const VaultUrl& url, const VaultOptions& options) : client(url.host, url.port) {
+    if (!options.ca_file.empty()) client.set_ca_cert_path(options.ca_file.c_str());
+    client.enable_server_certificate_verification(true);
+    client.set_keep_alive(true);
+    client.set_bearer_token_auth(options.token.c_str());
+    client.set_connection_timeout(options.timeout_seconds, 0);
+    client.set_read_timeout(options.timeout_seconds, 0);
+    client.set_write_timeout(options.timeout_seconds, 0);
+  }
+  httplib::SSLClient client;
+};
+
+// Returns its connection to the pool when it dies, unless the request on it
+// failed at the transport level (the connection is then dropped).
+class VaultBackend::Lease {
+ public:
+  Lease(VaultBackend* owner, std::unique_ptr<Connection> c) : owner_(owner), c_(std::move(c)) {}
+  Lease(Lease&&) = default;
+  ~Lease() {
+    if (!c_ || broken_) return;
+    std::lock_guard lock(owner_->mu_);
+    if (owner_->idle_.size() < owner_->options_.max_connections) owner_->idle_.push_back(std::move(c_));
+  }
+  httplib::SSLClient& operator*() { return c_->client; }
+  httplib::SSLClient* operator->() { return &c_->client; }
+  // The request failed before an answer: kUnavailable, or kAuthFailed for a
+  // certificate that is not trusted.
+  Status Transport(const httplib::Result& res, const std::string& what) {
+    broken_ = true;
+    const httplib::Error err = res.error();
+    if (err == httplib::Error::SSLServerVerification)
+      return AuthFailedError(what + ": the vault's TLS certificate is not trusted (for a "
+                                    "self-signed vault, give its certificate with --cacert)");
+    return UnavailableError(what + ": no answer from the vault (" + httplib::to_string(err) + ")");
+  }
+
+ private:
+  VaultBackend* owner_;
+  std::unique_ptr<Connection> c_;
+  bool broken_ = false;
+};
+
+VaultBackend::VaultBackend(VaultUrl url, VaultOptions options)
+    : url_(std::move(url)), options_(std::move(options)) {}
+VaultBackend::~VaultBackend() = default;
+
+VaultBackend::Lease VaultBackend::Acquire() {
+  std::unique_ptr<Connection> c;
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      c = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!c) c = std::make_unique<Connection>(url_, options_);
+  return Lease(this, std::move(c));
+}
+
+std::string VaultBackend::RepoPath() const { return "/v1/repos/" + url_.tenant + "/" + url_.repo; }
+
+std::string VaultBackend::ObjectPath(const ObjectName& object) const {
+  return RepoPath() + "/" + storage::ObjectKindName(object.kind) + "/" + object.name;
+}
+
+Result<std::unique_ptr<VaultBackend>> VaultBackend::Open(const VaultUrl& url,
+                                                         const VaultOptions& options) {
+  std::unique_ptr<VaultBackend> backend(new VaultBackend(url, options));
+  auto lease = backend->Acquire();
+  auto res = lease->Get(backend->RepoPath());
+  const std::string what = url.ToString();
+  if (!res) return Err(lease.Transport(res, what));
+  if (res->status == 404) return Err(NotFoundError(what + " is not a coffre repository (the vault has none there)"));
+  if (res->status != 200) return Err(StatusOf(*res, what));
+  return backend;
+}
+
+Result<std::unique_ptr<VaultBackend>> VaultBackend::Create(const VaultUrl& url,
+                                                           const VaultOptions& options) {
+  std::unique_ptr<VaultBackend> backend(new VaultBackend(url, options));
+  auto lease = backend->Acquire();
+  auto res = lease->Post(backend->RepoPath(), std::string(), "text/plain");
+  const std::string what = "create " + url.ToString();
+  if (!res) return Err(lease.Transport(res, what));
+  if (res->status == 409) return Err(AlreadyExistsError(url.ToString() + " already exists"));
+  if (res->status != 201) return Err(StatusOf(*res, what));
+  return backend;
+}
+
+Status VaultBackend::Save(const ObjectName& object, ByteView data) {
+  RETURN_IF_ERROR(storage::ValidateObject(object));
+  const std::string what = "save " + object.ToString();
+  auto lease = Acquire();
+  auto res = lease->Put(ObjectPath(object), reinterpret_cast<const char*>(data.data()),
+                        data.size(), "application/octet-stream");
+  if (!res) return lease.Transport(res, what);
+  if (res->status == 201) return Status::Ok();
+  // The vault checked the bytes against the name and already had them.
+  if (res->status == 200) return AlreadyExistsError(object.ToString() + " already exists");
+  return StatusOf(*res, what);
+}
+
+Result<Bytes> VaultBackend::Load(const ObjectName& object, uint64_t offset, uint64_t length) {
+  RETURN_IF_ERROR(storage::ValidateObject(object));
+  const std::string what = "load " + object.ToString();
+  httplib::Headers headers;
+  if (offset != 0 || length != 0) {
+    headers.emplace("Range", "bytes=" + std::to_string(offset) + "-" +
+                                 (length ? std::to_string(offset + length - 1) : ""));
+  }
+  Bytes out;
+  if (length) out.reserve(length);
+  auto lease = Acquire();
+  auto res = lease->Get(ObjectPath(object), headers, [&](const char* data, size_t n) {
+    out.insert(out.end(), data, data + n);
+    return true;
+  });
+  if (!res) return Err(lease.Transport(res, what));
+  if (res->status == 416) {
+    return Err(CorruptionError("object " + object.ToString() + ": range " +
+                               std::to_string(offset) + "+" + std::to_string(length) +
+                               " runs past its end"));
+  }
+  if (res->status != 200 && res->status != 206) return Err(StatusOf(*res, what));
+  if (length != 0 && out.size() != length) {
+    return Err(CorruptionError(what + ": the vault sent " + std::to_string(out.size()) +
+                               " bytes of the " + std::to_string(length) + " asked for"));
+  }
+  return out;
+}
+
+Result<uint64_t> VaultBackend::Stat(const ObjectName& object) {
+  RETURN_IF_ERROR(storage::ValidateObject(object));
+  const std::string what = "stat " + object.ToString();
+  auto lease = Acquire();
+  auto res = lease->Head(ObjectPath(object));
+  if (!res) return Err(lease.Transport(res, what));
+  if (res->status != 200) {
+    if (res->status == 404) return Err(NotFoundError(object.ToString() + " does not exist"));
+    return Err(StatusOf(*res, what));
+  }
+  uint64_t size = 0;
+  const std::string length = res->get_header_value("Content-Length");
+  auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), size);
+  if (ec != std::errc() || end != length.data() + length.size())
+    return Err(UnavailableError(what + ": the vault sent no size"));
+  return size;
+}
+
+Status VaultBackend::Remove(const ObjectName& object) {
+  RETURN_IF_ERROR(storage::ValidateObject(object));
+  const std::string what = "remove " + object.ToString();
+  auto lease = Acquire();
+  auto res = lease->Delete(ObjectPath(object));
+  if (!res) return lease.Transport(res, what);
+  if (res->status == 204 || res->status == 200) return Status::Ok();
+  return StatusOf(*res, what);
+}
+
+Status VaultBackend::List(ObjectKind kind, const std::function<Status(const ObjectInfo&)>& fn) {
+  RETURN_IF_ERROR(storage::ValidateObjectKind(kind));
+  const std::string what = std::string("list ") + storage::ObjectKindName(kind);
+  auto lease = Acquire();
+  auto res = lease->Get(RepoPath() + "/" + storage::ObjectKindName(kind) + "/");
+  if (!res) return lease.Transport(res, what);
+  if (res->status != 200) return StatusOf(*res, what);
+  auto listing = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+  if (!listing.is_array()) return UnavailableError(what + ": the vault sent a malformed listing");
+  for (const auto& entry : listing) {
+    if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string() ||
+        !entry.contains("size") || !entry["size"].is_number_unsigned())
+      return UnavailableError(what + ": the vault sent a malformed listing");
+    ObjectInfo info{entry["name"].get<std::string>(), entry["size"].get<uint64_t>()};
+    if (!storage::ValidateObjectName(info.name).ok()) continue;
+    RETURN_IF_ERROR(fn(info));
+  }
+  return Status::Ok();
+}
+
+}  // namespace coffre::remote

@@ -1,0 +1,79 @@
+// VaultBackend: a repository kept on a coffre-vault, reached over HTTPS
+// (docs/vault-api.md), seen by the rest of the agent as a storage::Backend.
+// It holds a small pool of kept-alive connections, so several threads
+// upload and download at once without a TLS handshake per request.
+//
+// Errors follow the Backend contract: no answer, a reset or a 5xx is
+// kUnavailable (retried by RetryingBackend, wrapped around it by
+// OpenBackend); 401 and 403 are kAuthFailed, 404 kNotFound,
+// 507 kNoSpace ("quota exceeded"), and any other refusal kInvalidArgument
+// with the vault's one-line reason. An untrusted certificate is
+// kAuthFailed, naming --cacert.
+// Thread-safety: every method may be called from many threads at once.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/storage/backend.h"
+
+namespace coffre::remote {
+
+// The parts of https://HOST:PORT/TENANT/REPO.
+struct VaultUrl {
+  std::string host;
+  int port = 443;
+  std::string tenant;
+  std::string repo;
+  std::string ToString() const;
+};
+
+// kInvalidArgument unless `url` is https://HOST[:PORT]/TENANT/REPO (HOST a
+// name, an IPv4 address or [IPv6]).
+Result<VaultUrl> ParseVaultUrl(const std::string& url);
+
+struct VaultOptions {
+  std::string token;    // "cvt_..."
+  std::string ca_file;  // PEM bundle to trust; "": the system's CAs
+  int timeout_seconds = 60;
+  size_t max_connections = 8;
+};
+
+class VaultBackend : public storage::Backend {
+ public:
+  // Connects to the repository; kNotFound "no repository ..." if the vault
+  // has none at that path (the caller offers `init`).
+  static Result<std::unique_ptr<VaultBackend>> Open(const VaultUrl& url,
+                                                    const VaultOptions& options);
+  // Asks the vault to create the repository; kAlreadyExists if it has one.
+  static Result<std::unique_ptr<VaultBackend>> Create(const VaultUrl& url,
+                                                      const VaultOptions& options);
+  ~VaultBackend() override;
+
+  Status Save(const storage::ObjectName& object, ByteView data) override;
+  Result<Bytes> Load(const storage::ObjectName& object, uint64_t offset,
+                     uint64_t length) override;
+  Result<uint64_t> Stat(const storage::ObjectName& object) override;
+  Status Remove(const storage::ObjectName& object) override;
+  Status List(storage::ObjectKind kind,
+              const std::function<Status(const storage::ObjectInfo&)>& fn) override;
+  std::string Location() const override { return url_.ToString(); }
+
+ private:
+  class Connection;
+  class Lease;
+  VaultBackend(VaultUrl url, VaultOptions options);
+  // A kept-alive connection for one request, returned to the pool by Lease.
+  Lease Acquire();
+  std::string RepoPath() const;
+  std::string ObjectPath(const storage::ObjectName& object) const;
+
+  const VaultUrl url_;
+  const VaultOptions options_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+}  // namespace coffre::remote
