@@ -30,8 +30,10 @@ constexpr Unit kUnits[] = {
 
 Result<uint64_t> ParseByteSize(std::string_view text) {
   auto bad = [&] {
-    return Err(InvalidArgumentError("'" + std::string(text) +
-                                    "' is not a size (examples: 1048576, 500MB, 10GiB)"));
+    std::string message = "'";
+    message.append(text);
+    message.append("' is not a size (examples: 1048576, 500MB, 10GiB)");
+    return Err(InvalidArgumentError(std::move(message)));
   };
   uint64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
