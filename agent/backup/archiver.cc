@@ -410,7 +410,8 @@ Result<BackupResult> RunBackup(repo::Repository& repo, const BackupOptions& opti
 
   int level = options.compression_level >= 0 ? options.compression_level
                                              : repo.config().compression_level;
-  repo::PackUploader uploader(&repo);
+  repo::PackUploader uploader(&repo, repo::PackUploader::kDefaultPackSize,
+                              repo.backend().ParallelWrites());
   size_t workers = DefaultConcurrency();
   BlobSaver saver(&uploader, level, workers, 2 * workers);
   std::unique_ptr<ListingPrefetcher> own_listings;

@@ -1,5 +1,7 @@
 #include "agent/repo/pack_uploader.h"
 
+#include <algorithm>
+
 #include "core/format/index.h"
 
 namespace coffre::repo {
@@ -11,8 +13,8 @@ constexpr size_t kPacksPerIndex = 64;
 }  // namespace
 
 PackUploader::PackUploader(Repository* repo, size_t target_pack_size, size_t max_queued)
-    : repo_(repo), target_size_(target_pack_size), max_queued_(max_queued) {
-  uploader_ = std::thread([this] { UploadLoop(); });
+    : repo_(repo), target_size_(target_pack_size), max_queued_(std::max<size_t>(max_queued, 1)) {
+  for (size_t i = 0; i < max_queued_; ++i) uploaders_.emplace_back([this] { UploadLoop(); });
 }
 
 PackUploader::~PackUploader() {
@@ -22,7 +24,7 @@ PackUploader::~PackUploader() {
     stopping_ = true;
   }
   cv_.notify_all();
-  uploader_.join();
+  for (std::thread& t : uploaders_) t.join();
 }
 
 bool PackUploader::Reserve(const BlobId& id) {
@@ -46,7 +48,7 @@ Status PackUploader::AddBlob(format::BlobType type, const BlobId& id, compress::
 void PackUploader::EnqueueLocked(std::unique_lock<std::mutex>& lock) {
   // Wait for room so memory stays bounded while storage is slower than CPU.
   cv_.wait(lock, [this] {
-    return queue_.size() + (uploading_ ? 1 : 0) < max_queued_ || !error_.ok();
+    return queue_.size() + uploading_ < max_queued_ || !error_.ok();
   });
   // Another worker waited here too and already queued the pack.
   if (!open_ || open_->blob_count() == 0) return;
@@ -62,7 +64,7 @@ void PackUploader::UploadLoop() {
     if (queue_.empty()) return;
     format::PackWriter::Finished pack = std::move(queue_.front());
     queue_.pop_front();
-    uploading_ = true;
+    ++uploading_;
     cv_.notify_all();
     lock.unlock();
     Status s = repo_->backend().Save({storage::ObjectKind::kData, pack.id.Hex()}, pack.bytes);
@@ -84,7 +86,7 @@ void PackUploader::UploadLoop() {
       }
     }
     // Only now: Flush must not see "idle" while an index save is under way.
-    uploading_ = false;
+    --uploading_;
     cv_.notify_all();
   }
 }
@@ -106,7 +108,7 @@ Status PackUploader::SaveIndexLocked(std::unique_lock<std::mutex>& lock) {
 Status PackUploader::Flush() {
   std::unique_lock lock(mu_);
   if (open_ && open_->blob_count() > 0 && error_.ok()) EnqueueLocked(lock);
-  cv_.wait(lock, [this] { return (queue_.empty() && !uploading_) || !error_.ok(); });
+  cv_.wait(lock, [this] { return (queue_.empty() && uploading_ == 0) || !error_.ok(); });
   if (!error_.ok()) {
     // Index what did reach storage, so the next run reuses it.
     (void)SaveIndexLocked(lock);

@@ -7,8 +7,11 @@
 // saved before a snapshot refers to its blobs (the caller calls Flush before
 // saving the snapshot). A crash leaves at worst packs that no index names,
 // which Repository::IndexOrphanPacks picks up on the next run.
+// Uploads: `max_queued` packs are saved at once, each by a thread of its
+// own (1 for a local folder, where one writer keeps the disk busy; several
+// for a vault, where each upload waits on the network).
 // Memory: at most one open pack plus `max_queued` finished packs waiting or
-// being saved (with the default 1, the next pack fills while one is saved).
+// being saved (with 1, the next pack fills while one is saved).
 // Thread-safety: all methods may be called from many threads.
 #pragma once
 
@@ -17,6 +20,7 @@
 #include <mutex>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "agent/repo/repository.h"
 #include "core/format/pack.h"
@@ -25,7 +29,9 @@ namespace coffre::repo {
 
 class PackUploader {
  public:
-  PackUploader(Repository* repo, size_t target_pack_size = 8 << 20, size_t max_queued = 1);
+  static constexpr size_t kDefaultPackSize = 8 << 20;
+  PackUploader(Repository* repo, size_t target_pack_size = kDefaultPackSize,
+               size_t max_queued = 1);
   ~PackUploader();  // Flushes; errors are lost: call Flush() first.
 
   // True if the caller must store the blob: no index nor earlier call has it.
@@ -57,13 +63,13 @@ class PackUploader {
   std::unordered_set<BlobId, IdHash> reserved_;
   std::unique_ptr<format::PackWriter> open_;
   std::deque<format::PackWriter::Finished> queue_;
-  bool uploading_ = false;
+  size_t uploading_ = 0;  // packs being saved now
   bool stopping_ = false;
   Status error_;
   std::vector<format::IndexedPack> unindexed_;
   uint64_t bytes_stored_ = 0;
   uint64_t packs_stored_ = 0;
-  std::thread uploader_;
+  std::vector<std::thread> uploaders_;
 };
 
 }  // namespace coffre::repo

@@ -94,6 +94,9 @@ class Backend {
   virtual Status Remove(const ObjectName& object) = 0;
   virtual Status List(ObjectKind kind,
                       const std::function<Status(const ObjectInfo&)>& fn) = 0;
+  // How many Saves are worth running at once: 1 for a local disk, more
+  // where each one mostly waits on a network round trip.
+  virtual size_t ParallelWrites() const { return 1; }
   // Where this backend stores, for messages ("/srv/repo", "https://…").
   virtual std::string Location() const = 0;
 };

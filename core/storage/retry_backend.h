@@ -46,6 +46,7 @@ class RetryingBackend : public Backend {
   Status Remove(const ObjectName& object) override;
   Status List(ObjectKind kind,
               const std::function<Status(const ObjectInfo&)>& fn) override;
+  size_t ParallelWrites() const override { return base_->ParallelWrites(); }
   std::string Location() const override { return base_->Location(); }
 
  private:

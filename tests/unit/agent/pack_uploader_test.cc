@@ -111,14 +111,17 @@ TEST_CASE("pack uploader reserves each blob once", "[unit][pack_uploader]") {
   CHECK(up.packs_stored() == 0);  // nothing was added
 }
 
-TEST_CASE("pack uploader stores blobs that a fresh open finds and loads",
+TEST_CASE("pack uploader stores blobs that a fresh open finds and loads, with one or more uploads in flight",
           "[unit][pack_uploader]") {
   auto memory = std::make_shared<MemoryBackend>();
   auto repo = InitOn(std::make_unique<FaultInjectingBackend>(memory));
   std::vector<TestBlob> blobs;
   for (uint64_t i = 0; i < 120; ++i) blobs.push_back(MakeBlob(*repo, 100 + i, 500 + 97 * i));
 
-  PackUploader up(repo.get(), /*target_pack_size=*/64 << 10);
+  // One upload at a time (a local folder) or three in flight (a vault).
+  const size_t uploads = GENERATE(1, 3);
+  INFO("uploads in flight: " << uploads);
+  PackUploader up(repo.get(), /*target_pack_size=*/64 << 10, uploads);
   // Four writers, as BlobSaver's workers would be.
   std::vector<std::thread> threads;
   std::atomic<int> failures{0};
