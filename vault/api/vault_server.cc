@@ -144,6 +144,25 @@ struct VaultServer::Impl {
     return object;
   }
 
+  // What a request on one object (or one kind, for a listing) names, once
+  // the caller may do `need` there; else nullopt with the response filled.
+  struct Target {
+    Principal who;
+    std::string repo;
+    storage::LocalBackend* backend;
+    ObjectName object;
+  };
+  std::optional<Target> Resolve(const Request& req, Response& res, Need need,
+                                const char* action = nullptr) {
+    auto who = Authorize(req, res, req.matches[1], need, action);
+    if (!who) return std::nullopt;
+    storage::LocalBackend* backend = RepoOf(req, res);
+    if (!backend) return std::nullopt;
+    auto object = ObjectOf(req, res);
+    if (!object) return std::nullopt;
+    return Target{std::move(*who), req.matches[2], backend, std::move(*object)};
+  }
+
   void Routes();
   void CreateRepo(const Request& req, Response& res);
   void HeadRepo(const Request& req, Response& res);
@@ -193,13 +212,10 @@ void VaultServer::Impl::HeadRepo(const Request& req, Response& res) {
 }
 
 void VaultServer::Impl::List(const Request& req, Response& res) {
-  if (!Authorize(req, res, req.matches[1], Need::kRead)) return;
-  storage::LocalBackend* backend = RepoOf(req, res);
-  if (!backend) return;
-  auto object = ObjectOf(req, res);
-  if (!object) return;
+  auto target = Resolve(req, res, Need::kRead);
+  if (!target) return;
   nlohmann::json out = nlohmann::json::array();
-  Status s = backend->List(object->kind, [&](const storage::ObjectInfo& info) {
+  Status s = target->backend->List(target->object.kind, [&](const storage::ObjectInfo& info) {
     out.push_back({{"name", info.name}, {"size", info.size}});
     return Status::Ok();
   });
@@ -208,11 +224,10 @@ void VaultServer::Impl::List(const Request& req, Response& res) {
 }
 
 void VaultServer::Impl::Get(const Request& req, Response& res) {
-  if (!Authorize(req, res, req.matches[1], Need::kRead)) return;
-  storage::LocalBackend* backend = RepoOf(req, res);
-  if (!backend) return;
-  auto object = ObjectOf(req, res);
-  if (!object) return;
+  auto target = Resolve(req, res, Need::kRead);
+  if (!target) return;
+  storage::LocalBackend* backend = target->backend;
+  const ObjectName* object = &target->object;
   auto size = backend->Stat(*object);
   if (!size) return Fail(res, size.error());
   if (req.has_header("Range") && !ParseRange(req.get_header_value("Range"), *size)) {
@@ -244,13 +259,12 @@ void VaultServer::Impl::Get(const Request& req, Response& res) {
 
 void VaultServer::Impl::Put(const Request& req, Response& res,
                             const httplib::ContentReader& reader) {
-  auto who = Authorize(req, res, req.matches[1], Need::kCreate, "put");
-  if (!who) return;
-  const std::string repo = req.matches[2];
-  storage::LocalBackend* backend = RepoOf(req, res);
-  if (!backend) return;
-  auto object = ObjectOf(req, res);
-  if (!object) return;
+  auto target = Resolve(req, res, Need::kCreate, "put");
+  if (!target) return;
+  const Principal* who = &target->who;
+  const std::string& repo = target->repo;
+  storage::LocalBackend* backend = target->backend;
+  const ObjectName* object = &target->object;
   const std::string what = object->ToString();
   auto done = [&](int status) { Audit(*who, "put", repo, what, status); };
 
@@ -345,22 +359,17 @@ void VaultServer::Impl::Put(const Request& req, Response& res,
 }
 
 void VaultServer::Impl::Delete(const Request& req, Response& res) {
-  auto who = Authorize(req, res, req.matches[1], Need::kDelete, "delete");
-  if (!who) return;
-  const std::string repo = req.matches[2];
-  storage::LocalBackend* backend = RepoOf(req, res);
-  if (!backend) return;
-  auto object = ObjectOf(req, res);
-  if (!object) return;
-  auto size = backend->Stat(*object);
-  Status s = size ? backend->Remove(*object) : size.error();
+  auto target = Resolve(req, res, Need::kDelete, "delete");
+  if (!target) return;
+  auto size = target->backend->Stat(target->object);
+  Status s = size ? target->backend->Remove(target->object) : size.error();
   if (s.ok()) {
-    store->Release(who->tenant, *size);
+    store->Release(target->who.tenant, *size);
     res.status = 204;
   } else {
     Fail(res, s);
   }
-  Audit(*who, "delete", repo, object->ToString(), res.status);
+  Audit(target->who, "delete", target->repo, target->object.ToString(), res.status);
 }
 
 void VaultServer::Impl::ServeMetrics(const Request& req, Response& res) {
