@@ -106,6 +106,7 @@ class VaultBackend::Connection {
     if (!options.ca_file.empty()) client.set_ca_cert_path(options.ca_file.c_str());
     client.enable_server_certificate_verification(true);
     client.set_keep_alive(true);
+    client.set_tcp_nodelay(true);  // no Nagle delay on small requests
     client.set_bearer_token_auth(options.token.c_str());
     client.set_connection_timeout(options.timeout_seconds, 0);
     client.set_read_timeout(options.timeout_seconds, 0);

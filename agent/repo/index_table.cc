@@ -48,6 +48,7 @@ std::optional<BlobLocation> IndexTable::Find(const BlobId& id) const {
   BlobLocation loc;
   loc.pack = p.id;
   loc.salt = p.salt;
+  loc.pack_size = p.size;
   loc.entry = format::PackEntry{id, s.type, s.codec, s.offset, s.stored_len, s.raw_len};
   return loc;
 }

@@ -21,6 +21,7 @@ struct BlobLocation {
   PackId pack;
   format::PackSalt salt;
   format::PackEntry entry;
+  uint64_t pack_size = 0;  // as the index records it
 };
 
 struct PackRecord {

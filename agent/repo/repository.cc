@@ -219,8 +219,7 @@ Result<Bytes> Repository::LoadBlob(const BlobId& id) {
   auto loc = index_.Find(id);
   if (!loc) return Err(NotFoundError("blob " + id.Hex() + " is in no index"));
   const std::string where = "pack " + loc->pack.Hex() + ", blob " + id.Short();
-  auto sealed = backend_->Load({ObjectKind::kData, loc->pack.Hex()}, loc->entry.offset,
-                               loc->entry.stored_len);
+  auto sealed = ReadSealed(*loc);
   if (!sealed) {
     Status s = sealed.error();
     // A blob missing or short inside a pack is damage, not a routine miss.
@@ -232,6 +231,22 @@ Result<Bytes> Repository::LoadBlob(const BlobId& id) {
   if (BlobId(NewHasher()->Compute(*plain)) != id)
     return Err(CorruptionError(where + ": content does not match its id"));
   return std::move(*plain);
+}
+
+Result<Bytes> Repository::ReadSealed(const BlobLocation& loc) {
+  const ObjectName name{ObjectKind::kData, loc.pack.Hex()};
+  const uint64_t offset = loc.entry.offset;
+  const uint64_t length = loc.entry.stored_len;
+  const uint64_t ahead = backend_->ReadAheadBytes();
+  if (ahead == 0 || loc.pack_size <= offset + length) return backend_->Load(name, offset, length);
+  if (auto hit = read_cache_.Find(loc.pack, offset, length)) return std::move(*hit);
+  const uint64_t end = std::min(loc.pack_size, offset + std::max(length, ahead));
+  auto stretch = backend_->Load(name, offset, end - offset);
+  // An index that overstates the pack's size must not cost the blob itself.
+  if (!stretch) return backend_->Load(name, offset, length);
+  Bytes blob(stretch->begin(), stretch->begin() + static_cast<ptrdiff_t>(length));
+  read_cache_.Insert(loc.pack, offset, std::move(*stretch));
+  return blob;
 }
 
 Result<format::Tree> Repository::LoadTree(const BlobId& id) {

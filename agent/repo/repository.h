@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "agent/repo/index_table.h"
+#include "agent/repo/pack_read_cache.h"
 #include "core/crypto/hash.h"
 #include "core/format/config.h"
 #include "core/format/key_slot.h"
@@ -112,12 +113,16 @@ class Repository {
         keys_(std::move(keys)), key_in_use_(key_in_use) {}
 
   Result<format::IndexedPack> ReadPackHeader(const PackId& id, uint64_t size);
+  // A blob's sealed bytes: read alone, or, where the backend asks for
+  // read-ahead, with the stretch of pack after it (kept in read_cache_).
+  Result<Bytes> ReadSealed(const BlobLocation& loc);
 
   std::unique_ptr<storage::Backend> backend_;
   format::Config config_;
   format::MasterKeys keys_;
   ObjectId key_in_use_;
   IndexTable index_;
+  PackReadCache read_cache_{32 << 20};
 };
 
 // kInvalidArgument unless the scrypt parameters are sane for a key slot.

@@ -97,6 +97,10 @@ class Backend {
   // How many Saves are worth running at once: 1 for a local disk, more
   // where each one mostly waits on a network round trip.
   virtual size_t ParallelWrites() const { return 1; }
+  // How far past a small read it pays to read at once and keep the rest
+  // for the next reads: 0 for a local disk (the page cache does it), a few
+  // MiB where every read is a network round trip.
+  virtual uint64_t ReadAheadBytes() const { return 0; }
   // Where this backend stores, for messages ("/srv/repo", "https://…").
   virtual std::string Location() const = 0;
 };

@@ -407,6 +407,9 @@ Result<std::unique_ptr<VaultServer>> VaultServer::Create(const VaultConfig& conf
   const int threads = std::max(1, config.threads);
   impl->server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl->server->set_payload_max_length(config.max_object_bytes);
+  // Small answers (a HEAD, a 4 KiB blob) must not wait for Nagle's
+  // algorithm to meet the client's delayed ACK: that costs ~40 ms a request.
+  impl->server->set_tcp_nodelay(true);
   impl->server->set_keep_alive_max_count(100000);
   impl->server->set_read_timeout(60, 0);
   impl->server->set_write_timeout(60, 0);
