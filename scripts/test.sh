@@ -36,4 +36,7 @@ fi
 echo "== benchmark at CI size (50 MB) against restic and borg"
 # Reports ratios; fails only if a tool fails or a restore is not exact.
 bench/run.sh --small --coffre build/cli/coffre --out build/bench-small.md
+echo "== vault benchmark at CI size (50 MB, 16 agents of 4 MB)"
+bench/vault.sh --small --coffre build/cli/coffre --vault build/vault/coffre-vault \
+  --out build/bench-vault-small.md
 echo "== all tests passed"

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -196,8 +197,16 @@ Status VaultBackend::Save(const ObjectName& object, ByteView data) {
   RETURN_IF_ERROR(storage::ValidateObject(object));
   const std::string what = "save " + object.ToString();
   auto lease = Acquire();
-  auto res = lease->Put(ObjectPath(object), reinterpret_cast<const char*>(data.data()),
-                        data.size(), "application/octet-stream");
+  // Sent straight from the caller's buffer: the plain Put would copy the
+  // whole pack into the request first, with several uploads in flight.
+  auto res = lease->Put(
+      ObjectPath(object), data.size(),
+      [data](size_t offset, size_t length, httplib::DataSink& sink) {
+        constexpr size_t kPiece = 1 << 20;
+        const size_t n = std::min(length, kPiece);
+        return sink.write(reinterpret_cast<const char*>(data.data()) + offset, n);
+      },
+      "application/octet-stream");
   if (!res) return lease.Transport(res, what);
   if (res->status == 201) return Status::Ok();
   // The vault checked the bytes against the name and already had them.

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Benchmark of coffre through a vault on loopback (TLS on) against a local
+# repository, on the data set of bench/run.sh, plus many agents at once.
+#
+# Usage: bench/vault.sh [--size MB | --small] [--agents N] [--agent-size MB]
+#                       [--coffre BIN] [--vault BIN] [--out FILE] [--work DIR]
+#   --size MB        data set for the single-agent steps (default 1000)
+#   --small          CI mode: 50 MB, 16 agents of 4 MB each
+#   --agents N       agents uploading at once (default 16)
+#   --agent-size MB  each agent's own data set (default 32)
+#   --coffre/--vault the binaries (default build/cli/coffre, build/vault/coffre-vault)
+#   --out FILE       Markdown report (default bench/results-vault-latest.md)
+#
+# Steps, each timed with /usr/bin/time, the page cache dropped before each:
+#   local backup / local restore      into and from a repository folder
+#   vault backup / vault restore      the same through coffre-vault serve
+#   N agents                          N backups at once, each of its own data
+#                                     into its own repository on the vault;
+#                                     the vault's peak RSS is its VmHWM
+# Targets (issue 3): vault backup and restore at least 80% of local speed;
+# the vault below 300 MiB with 16 agents. Reported, never an exit status.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
+size=1000 agents=16 agent_size=32
+coffre=$root/build/cli/coffre vault=$root/build/vault/coffre-vault
+out=$here/results-vault-latest.md work=
+cmdline="bench/vault.sh $*"
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --size) size=${2:?}; shift 2 ;;
+    --small) size=50; agent_size=4; shift ;;
+    --agents) agents=${2:?}; shift 2 ;;
+    --agent-size) agent_size=${2:?}; shift 2 ;;
+    --coffre) coffre=${2:?}; shift 2 ;;
+    --vault) vault=${2:?}; shift 2 ;;
+    --out) out=${2:?}; shift 2 ;;
+    --work) work=${2:?}; shift 2 ;;
+    -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
+    *) echo "vault.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+for b in "$coffre" "$vault"; do
+  [[ -x $b ]] || { echo "vault.sh: $b is not built" >&2; exit 1; }
+done
+work=$(realpath -m "${work:-$here/work/vault-$size}")
+rm -rf "$work" && mkdir -p "$work/logs"
+export COFFRE_PASSWORD=bench-password
+unset COFFRE_REPO COFFRE_TOKEN COFFRE_PASSWORD_FILE
+drop=0
+if sync && (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then drop=1; fi
+drop_caches() { [[ $drop == 1 ]] && sync && echo 3 >/proc/sys/vm/drop_caches; return 0; }
+failed=0
+declare -A wall rss
+
+# measure NAME cmd...: wall seconds and peak RSS of one command.
+measure() {
+  local name=$1
+  shift
+  drop_caches
+  echo "== $name" >&2
+  if ! /usr/bin/time -f "%e %M" -o "$work/logs/$name.time" "$@" >"$work/logs/$name.log" 2>&1; then
+    echo "vault.sh: FAIL: $name (log: $work/logs/$name.log)" >&2
+    tail -n 3 "$work/logs/$name.log" >&2
+    failed=1
+    return 1
+  fi
+  read -r wall[$name] rss[$name] < <(tail -n 1 "$work/logs/$name.time")
+  echo "   ${wall[$name]} s, ${rss[$name]} KiB" >&2
+}
+
+echo "== data sets" >&2
+"$here/make-dataset.sh" "$work/data" "$size" >/dev/null
+for i in $(seq 1 "$agents"); do
+  "$here/make-dataset.sh" "$work/agent$i" "$agent_size" "agent-$i" >/dev/null
+done
+
+data_vault=$work/vault
+"$vault" --data "$data_vault" init >/dev/null 2>&1
+"$vault" --data "$data_vault" tenant add bench
+"$vault" --data "$data_vault" token add --tenant bench --role admin >"$work/token"
+"$vault" --data "$data_vault" cert >"$work/ca.pem"
+"$vault" --data "$data_vault" serve --listen 127.0.0.1:0 2>"$work/logs/serve.log" &
+vault_pid=$!
+trap 'kill $vault_pid 2>/dev/null' EXIT
+until grep -q '^listening on ' "$work/logs/serve.log"; do
+  kill -0 $vault_pid 2>/dev/null || { cat "$work/logs/serve.log" >&2; exit 1; }
+  sleep 0.05
+done
+base=$(sed -n 's/^listening on //p' "$work/logs/serve.log")
+remote=("$coffre" --token-file "$work/token" --cacert "$work/ca.pem")
+
+"$coffre" -r "$work/local-repo" init >/dev/null
+"${remote[@]}" -r "$base/bench/one" init >/dev/null
+measure local-backup "$coffre" -r "$work/local-repo" backup "$work/data"
+measure vault-backup "${remote[@]}" -r "$base/bench/one" backup "$work/data"
+measure local-restore "$coffre" -r "$work/local-repo" restore latest --target "$work/restore-local"
+measure vault-restore "${remote[@]}" -r "$base/bench/one" restore latest --target "$work/restore-vault"
+if ! diff -r --no-dereference "$work/restore-local" "$work/restore-vault" >/dev/null; then
+  echo "vault.sh: FAIL: the vault restore differs from the local one" >&2
+  failed=1
+fi
+rm -rf "$work/restore-local" "$work/restore-vault"
+
+echo "== $agents agents at once" >&2
+for i in $(seq 1 "$agents"); do "${remote[@]}" -r "$base/bench/agent$i" init >/dev/null; done
+drop_caches
+start=$(date +%s.%N)
+pids=()
+for i in $(seq 1 "$agents"); do
+  "${remote[@]}" -r "$base/bench/agent$i" backup "$work/agent$i" >"$work/logs/agent$i.log" 2>&1 &
+  pids+=($!)
+done
+agents_failed=0
+for p in "${pids[@]}"; do wait "$p" || agents_failed=$((agents_failed + 1)); done
+agents_wall=$(printf '%.2f' "$(echo "$(date +%s.%N) - $start" | bc)")
+vault_hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$vault_pid/status")
+((agents_failed == 0)) || { echo "vault.sh: FAIL: $agents_failed agents failed" >&2; failed=1; }
+agents_mib=$(du -sm "$data_vault/repos/bench" | cut -f1)
+
+ratio() { echo "scale=2; $1 / $2" | bc; }
+verdict() { [[ $(echo "$1 >= $2" | bc) == 1 ]] && echo PASS || echo FAIL; }
+backup_speed=$(ratio "${wall[local-backup]:-0}" "${wall[vault-backup]:-1}")
+restore_speed=$(ratio "${wall[local-restore]:-0}" "${wall[vault-restore]:-1}")
+hwm_mib=$((vault_hwm / 1024))
+{
+  echo "# Coffre through a vault on loopback vs a local repository"
+  echo
+  echo "- **command**: \`$cmdline\`"
+  echo "- **date**: $(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) CPUs; HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
+  echo "- **data set**: $size MB requested ($(du -sm --apparent-size "$work/data" | cut -f1) MiB apparent, $(find "$work/data" -type f | wc -l) files); $agents agents of $agent_size MB each"
+  echo "- **vault**: \`coffre-vault serve\` on 127.0.0.1 with TLS (self-signed, ECDSA P-256), local storage on the same disk"
+  echo "- **page cache**: $([[ $drop == 1 ]] && echo dropped before each step || echo 'not dropped (not permitted)')"
+  echo
+  echo "| step | wall (s) | peak RSS of coffre (MiB) |"
+  echo "|---|---|---|"
+  for s in local-backup vault-backup local-restore vault-restore; do
+    echo "| $s | ${wall[$s]:--} | $(( ${rss[$s]:-0} / 1024 )) |"
+  done
+  echo "| $agents agents backing up at once ($agents_mib MiB stored) | $agents_wall | vault peak RSS: $hwm_mib MiB |"
+  echo
+  echo "| target | measured | verdict |"
+  echo "|---|---|---|"
+  echo "| backup through the vault >= 80% of local speed | local/vault time = $backup_speed | $(verdict "$backup_speed" 0.8) |"
+  echo "| restore through the vault >= 80% of local speed | local/vault time = $restore_speed | $(verdict "$restore_speed" 0.8) |"
+  echo "| the vault below 300 MiB with $agents agents uploading | $hwm_mib MiB | $( ((hwm_mib < 300)) && echo PASS || echo FAIL) |"
+} | tee "$out"
+echo "vault.sh: report written to $out" >&2
+kill -TERM $vault_pid
+wait $vault_pid 2>/dev/null
+[[ $failed == 0 ]] && rm -rf "$work"
+exit $failed
