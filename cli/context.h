@@ -58,5 +58,6 @@ void AddLsCommand(CLI::App& app, Context& ctx);
 void AddRestoreCommand(CLI::App& app, Context& ctx);
 void AddCheckCommand(CLI::App& app, Context& ctx);
 void AddKeyCommand(CLI::App& app, Context& ctx);
+void AddForgetCommand(CLI::App& app, Context& ctx);
 
 }  // namespace coffre::cli

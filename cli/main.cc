@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   AddRestoreCommand(app, ctx);
   AddCheckCommand(app, ctx);
   AddKeyCommand(app, ctx);
+  AddForgetCommand(app, ctx);
 
   InstallSignalHandlers(&ctx.cancel);
   try {

@@ -1,0 +1,38 @@
+// Forget: removes snapshots from a repository, named ones or those a
+// RetentionPolicy does not keep. Only the snapshot objects go; the data they
+// alone referenced stays until `prune` (so a backup running meanwhile,
+// which may use a forgotten snapshot as its parent, loses nothing).
+// Thread-safety: one call at a time per repository.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "agent/maintain/retention_policy.h"
+#include "agent/repo/repository.h"
+
+namespace coffre::maintain {
+
+struct ForgetOptions {
+  // Snapshots named by id, unique prefix or "latest". When empty, `policy`
+  // decides.
+  std::vector<std::string> snapshots;
+  RetentionPolicy policy;
+  std::string host;  // with a policy: only snapshots of this host ("" all)
+  bool dry_run = false;
+  std::function<std::tm(int64_t)> calendar = LocalCalendar;
+};
+
+struct ForgetReport {
+  std::vector<RetentionDecision> decisions;  // oldest first; keep = stays
+  size_t removed = 0;                        // 0 in a dry run
+};
+
+// kInvalidArgument for both names and a policy, or neither; kNotFound for a
+// name that matches nothing (then nothing is removed).
+Result<ForgetReport> Forget(repo::Repository& repo, const ForgetOptions& options);
+
+// "36h", "7d", "2w", "6m" (30 days), "1y" (365 days), or sums like "1y6m".
+Result<int64_t> ParseRetentionDuration(const std::string& text);
+
+}  // namespace coffre::maintain
