@@ -25,13 +25,6 @@ using format::Node;
 using format::NodeType;
 using format::Tree;
 
-Node* FindNode(Tree* tree, const std::string& name) {
-  if (!tree) return nullptr;
-  auto it = std::lower_bound(tree->nodes.begin(), tree->nodes.end(), name,
-                             [](const Node& n, const std::string& v) { return n.name < v; });
-  return it != tree->nodes.end() && it->name == name ? &*it : nullptr;
-}
-
 uint64_t LinkGroup(uint64_t device, uint64_t inode) {
   uint64_t z = device * 0x9e3779b97f4a7c15ULL + inode;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -158,7 +151,7 @@ Result<BlobId> Walker::SaveVirtual(const std::string& path, const VirtualDir& di
   Tree tree;
   for (const auto& [name, child] : dir.children) {
     const std::string child_path = JoinPath(path, name);
-    Node* parent_node = FindNode(parent_tree ? &*parent_tree : nullptr, name);
+    Node* parent_node = parent_tree ? format::FindNode(*parent_tree, name) : nullptr;
     if (child.is_target) {
       auto stat = fsmeta::ReadNodeStat(fd->get(), name);
       if (!stat) {

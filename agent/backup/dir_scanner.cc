@@ -1,7 +1,5 @@
 #include "agent/backup/dir_scanner.h"
 
-#include <algorithm>
-
 namespace coffre::backup {
 
 struct DirScanner::Job {
@@ -90,15 +88,8 @@ ScannedDir DirScanner::Scan(const Request& request) {
   out.unchanged.reserve(out.nodes.size());
   out.parent_index.reserve(out.nodes.size());
   for (const format::Node& node : out.nodes) {
-    int index = -1;
-    if (out.parent) {
-      const auto& nodes = out.parent->nodes;  // sorted by name
-      auto it = std::lower_bound(
-          nodes.begin(), nodes.end(), node.name,
-          [](const format::Node& n, const std::string& v) { return n.name < v; });
-      if (it != nodes.end() && it->name == node.name) index = static_cast<int>(it - nodes.begin());
-    }
-    const format::Node* parent = index < 0 ? nullptr : &out.parent->nodes[index];
+    const format::Node* parent = out.parent ? format::FindNode(*out.parent, node.name) : nullptr;
+    const int index = parent ? static_cast<int>(parent - out.parent->nodes.data()) : -1;
     out.unchanged.push_back(node.type == format::NodeType::kFile && unchanged_(node, parent));
     out.parent_index.push_back(index);
   }

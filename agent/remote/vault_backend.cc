@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/storage/vault_name.h"
+
 namespace coffre::remote {
 
 using storage::ObjectInfo;
@@ -14,15 +16,6 @@ using storage::ObjectKind;
 using storage::ObjectName;
 
 namespace {
-
-bool ValidSegment(std::string_view s) {
-  if (s.empty() || s.size() > 63 || s[0] == '-' || s[0] == '_') return false;
-  for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-      return false;
-  }
-  return true;
-}
 
 // The vault's one-line reason, or the status alone.
 std::string Reason(const httplib::Response& res) {
@@ -96,8 +89,10 @@ Result<VaultUrl> ParseVaultUrl(const std::string& url) {
   if (middle == std::string_view::npos) return bad("no repository name");
   out.tenant = std::string(path.substr(0, middle));
   out.repo = std::string(path.substr(middle + 1));
-  if (!ValidSegment(out.tenant) || !ValidSegment(out.repo))
-    return bad("tenant and repository are 1-63 of a-z 0-9 - _");
+  for (Status valid : {storage::ValidateVaultName("tenant", out.tenant),
+                       storage::ValidateVaultName("repository", out.repo)}) {
+    if (!valid.ok()) return bad(valid.message());
+  }
   return out;
 }
 

@@ -200,6 +200,16 @@ bool IsSafeName(std::string_view name) {
          name.find('\0') == std::string_view::npos;
 }
 
+const Node* FindNode(const Tree& tree, std::string_view name) {
+  auto it = std::lower_bound(tree.nodes.begin(), tree.nodes.end(), name,
+                             [](const Node& n, std::string_view v) { return n.name < v; });
+  return it != tree.nodes.end() && it->name == name ? &*it : nullptr;
+}
+
+Node* FindNode(Tree& tree, std::string_view name) {
+  return const_cast<Node*>(FindNode(static_cast<const Tree&>(tree), name));
+}
+
 Result<Bytes> EncodeTree(Tree tree) {
   auto by_name = [](const auto& a, const auto& b) { return a.name < b.name; };
   std::sort(tree.nodes.begin(), tree.nodes.end(), by_name);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/base/bytes.h"
@@ -75,6 +76,10 @@ struct Node {
 struct Tree {
   std::vector<Node> nodes;  // sorted by name, names unique
 };
+
+// The node named `name` (nodes sorted by name, as decoded), or nullptr.
+const Node* FindNode(const Tree& tree, std::string_view name);
+Node* FindNode(Tree& tree, std::string_view name);
 
 inline constexpr uint8_t kTreeVersion = 1;
 

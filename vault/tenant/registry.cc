@@ -9,6 +9,7 @@
 #include "core/base/bytes.h"
 #include "core/crypto/hash.h"
 #include "core/crypto/random.h"
+#include "core/storage/vault_name.h"
 #include "vault/tenant/locked_file.h"
 
 namespace coffre::vault {
@@ -37,18 +38,6 @@ int64_t WallNs() {
 bool IsLowerHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-Status ValidateName(std::string_view what, std::string_view name) {
-  auto ok_char = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-  };
-  bool ok = !name.empty() && name.size() <= 63 && std::all_of(name.begin(), name.end(), ok_char) &&
-            name[0] != '_' && name[0] != '-';
-  if (ok) return Status::Ok();
-  return InvalidArgumentError(std::string(what) + " name '" + std::string(name) +
-                              "' must be 1 to 63 characters of [a-z0-9_-], starting with a "
-                              "letter or a digit");
 }
 
 // The hash stored for a secret: SHA-256 of its 64 hex characters as written
@@ -80,8 +69,12 @@ Result<Role> ParseRole(std::string_view name) {
                                   "' (expected backup, restore or admin)"));
 }
 
-Status ValidateTenantName(std::string_view name) { return ValidateName("tenant", name); }
-Status ValidateRepoName(std::string_view name) { return ValidateName("repository", name); }
+Status ValidateTenantName(std::string_view name) {
+  return storage::ValidateVaultName("tenant", name);
+}
+Status ValidateRepoName(std::string_view name) {
+  return storage::ValidateVaultName("repository", name);
+}
 
 namespace {
 struct StoredToken {

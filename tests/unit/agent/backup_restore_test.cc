@@ -22,6 +22,7 @@
 #include "agent/restore/restorer.h"
 #include "core/storage/fault_backend.h"
 #include "core/storage/local_backend.h"
+#include "tests/support/fast_init.h"
 #include "tests/support/random_data.h"
 #include "tests/support/temp_dir.h"
 
@@ -30,13 +31,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::TempDir;
-
-repo::InitOptions FastInit() {
-  repo::InitOptions o;
-  o.chunker = {4096, 16384, 65536};
-  o.kdf = {1024, 8, 1};
-  return o;
-}
 
 void WriteBytes(const std::string& path, ByteView data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -187,7 +181,7 @@ struct Fixture {
     data_bytes = MakeSourceTree(src);
     auto backend = storage::LocalBackend::Create(repo_path);
     REQUIRE(backend);
-    auto r = repo::Repository::Init(std::move(*backend), AsBytes("pw"), FastInit());
+    auto r = repo::Repository::Init(std::move(*backend), AsBytes("pw"), testing::FastInitOptions());
     REQUIRE(r);
     repo = std::move(*r);
   }
@@ -465,7 +459,7 @@ TEST_CASE("a cancelled backup stores nothing visible and the next one reuses its
     TempDir other;
     auto backend = storage::LocalBackend::Create(other.Sub("repo"));
     REQUIRE(backend);
-    auto r = repo::Repository::Init(std::move(*backend), AsBytes("pw"), FastInit());
+    auto r = repo::Repository::Init(std::move(*backend), AsBytes("pw"), testing::FastInitOptions());
     REQUIRE(r);
     auto full = f.Backup(**r);
     REQUIRE(full);
@@ -527,7 +521,7 @@ TEST_CASE("a backup that runs out of space fails with kNoSpace and commits nothi
   std::shared_ptr<storage::Backend> base = std::move(*local);
   auto owned = std::make_unique<storage::FaultInjectingBackend>(base);
   storage::FaultInjectingBackend* faults = owned.get();
-  auto r = repo::Repository::Init(std::move(owned), AsBytes("pw"), FastInit());
+  auto r = repo::Repository::Init(std::move(owned), AsBytes("pw"), testing::FastInitOptions());
   REQUIRE(r);
   repo::Repository& repo = **r;
   faults->SetSpaceLimit(faults->SavedBytes() + (4 << 20));

@@ -14,6 +14,7 @@
 #include "core/format/sealed_object.h"
 #include "core/storage/fault_backend.h"
 #include "core/storage/memory_backend.h"
+#include "tests/support/fast_init.h"
 #include "tests/support/random_data.h"
 #include "tests/support/temp_dir.h"
 
@@ -29,11 +30,8 @@ struct Fixture {
   std::unique_ptr<repo::Repository> repo;
 
   Fixture() {
-    repo::InitOptions o;
-    o.chunker = {4096, 16384, 65536};
-    o.kdf = {1024, 8, 1};
     auto r = repo::Repository::Init(std::make_unique<storage::FaultInjectingBackend>(memory),
-                                    AsBytes("pw"), o);
+                                    AsBytes("pw"), testing::FastInitOptions());
     REQUIRE(r);
     repo = std::move(*r);
     std::filesystem::create_directories(src.Sub("sub/deeper"));

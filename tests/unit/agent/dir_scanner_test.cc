@@ -14,6 +14,7 @@
 
 #include "agent/backup/archiver.h"
 #include "core/storage/local_backend.h"
+#include "tests/support/fast_init.h"
 #include "tests/support/temp_dir.h"
 
 namespace coffre::backup {
@@ -36,10 +37,8 @@ struct Fixture {
     WriteFile(src + "/sub/inner.txt", "inner");
     auto backend = storage::LocalBackend::Create(dir.Sub("repo"));
     REQUIRE(backend);
-    repo::InitOptions init;
-    init.chunker = {4096, 16384, 65536};
-    init.kdf = {1024, 8, 1};
-    auto r = repo::Repository::Init(std::move(*backend), AsBytes("pw"), init);
+    auto r = repo::Repository::Init(std::move(*backend), AsBytes("pw"),
+                                    testing::FastInitOptions());
     REQUIRE(r);
     repo = std::move(*r);
     BackupOptions options;

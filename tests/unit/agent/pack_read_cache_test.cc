@@ -10,6 +10,7 @@
 
 #include "agent/repo/pack_uploader.h"
 #include "core/storage/memory_backend.h"
+#include "tests/support/fast_init.h"
 #include "tests/support/random_data.h"
 
 namespace coffre::repo {
@@ -62,10 +63,7 @@ class RoundTripBackend : public storage::MemoryBackend {
 TEST_CASE("blobs load with read-ahead in far fewer reads, unchanged", "[unit][repo]") {
   auto owned = std::make_unique<RoundTripBackend>();
   RoundTripBackend* backend = owned.get();
-  InitOptions init;
-  init.chunker = {4096, 16384, 65536};
-  init.kdf = {1024, 8, 1};
-  auto repo = Repository::Init(std::move(owned), AsBytes("pw"), init);
+  auto repo = Repository::Init(std::move(owned), AsBytes("pw"), testing::FastInitOptions());
   REQUIRE(repo);
   std::vector<std::pair<BlobId, Bytes>> blobs;
   {

@@ -17,6 +17,7 @@
 #include "core/compress/zstd_codec.h"
 #include "core/storage/fault_backend.h"
 #include "core/storage/memory_backend.h"
+#include "tests/support/fast_init.h"
 #include "tests/support/random_data.h"
 
 namespace coffre::repo {
@@ -27,15 +28,8 @@ using storage::MemoryBackend;
 using storage::ObjectKind;
 using Op = FaultInjectingBackend::Op;
 
-InitOptions FastInit() {
-  InitOptions o;
-  o.chunker = {4096, 16384, 65536};
-  o.kdf = {1024, 8, 1};
-  return o;
-}
-
 std::unique_ptr<Repository> InitOn(std::unique_ptr<storage::Backend> backend) {
-  auto repo = Repository::Init(std::move(backend), AsBytes("pw"), FastInit());
+  auto repo = Repository::Init(std::move(backend), AsBytes("pw"), testing::FastInitOptions());
   REQUIRE(repo);
   return std::move(*repo);
 }

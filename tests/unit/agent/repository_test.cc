@@ -14,6 +14,7 @@
 #include "core/format/sealed_object.h"
 #include "core/storage/fault_backend.h"
 #include "core/storage/memory_backend.h"
+#include "tests/support/fast_init.h"
 
 namespace coffre::repo {
 namespace {
@@ -24,13 +25,6 @@ using storage::ObjectKind;
 // Small scrypt cost: these tests open many key slots.
 constexpr crypto::ScryptParams kFastKdf{1024, 8, 1};
 
-InitOptions FastInit() {
-  InitOptions o;
-  o.chunker = {4096, 16384, 65536};
-  o.kdf = kFastKdf;
-  return o;
-}
-
 // Several Repository objects over one MemoryBackend, as several processes
 // over one vault: each gets its own forwarding wrapper.
 std::unique_ptr<storage::Backend> View(const std::shared_ptr<MemoryBackend>& memory) {
@@ -39,7 +33,7 @@ std::unique_ptr<storage::Backend> View(const std::shared_ptr<MemoryBackend>& mem
 
 std::unique_ptr<Repository> InitRepo(const std::shared_ptr<MemoryBackend>& memory,
                                      std::string_view passphrase = "correct horse") {
-  auto repo = Repository::Init(View(memory), AsBytes(passphrase), FastInit());
+  auto repo = Repository::Init(View(memory), AsBytes(passphrase), testing::FastInitOptions());
   REQUIRE(repo);
   return std::move(*repo);
 }
@@ -80,7 +74,7 @@ TEST_CASE("repository refuses a wrong passphrase", "[unit][repository]") {
 TEST_CASE("repository init refuses a backend that already holds one", "[unit][repository]") {
   auto memory = std::make_shared<MemoryBackend>();
   auto first = InitRepo(memory);
-  auto second = Repository::Init(View(memory), AsBytes("other"), FastInit());
+  auto second = Repository::Init(View(memory), AsBytes("other"), testing::FastInitOptions());
   REQUIRE_FALSE(second);
   CHECK(second.error().code() == ErrorCode::kAlreadyExists);
   // The first repository still opens, with its own keys only.
