@@ -19,6 +19,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kIo: return "i/o error";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kCancelled: return "cancelled";
+    case ErrorCode::kLocked: return "locked";
     case ErrorCode::kInternal: return "internal error";
   }
   return "unknown";
@@ -42,6 +43,7 @@ Status NoSpaceError(std::string m) { return {ErrorCode::kNoSpace, std::move(m)};
 Status IoError(std::string m) { return {ErrorCode::kIo, std::move(m)}; }
 Status UnavailableError(std::string m) { return {ErrorCode::kUnavailable, std::move(m)}; }
 Status CancelledError(std::string m) { return {ErrorCode::kCancelled, std::move(m)}; }
+Status LockedError(std::string m) { return {ErrorCode::kLocked, std::move(m)}; }
 Status InternalError(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
 
 Status ErrnoStatus(int err, const std::string& what) {

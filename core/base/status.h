@@ -26,6 +26,7 @@ enum class ErrorCode {
   kIo,                  // any other I/O failure
   kUnavailable,         // transient (network, timeouts): the only one retried
   kCancelled,           // the user or a signal stopped the operation
+  kLocked,              // another process holds the repository (a prune runs)
   kInternal,            // a bug
 };
 
@@ -72,6 +73,7 @@ Status NoSpaceError(std::string message);
 Status IoError(std::string message);
 Status UnavailableError(std::string message);
 Status CancelledError(std::string message);
+Status LockedError(std::string message);
 Status InternalError(std::string message);
 
 // Maps an errno value to a Status with the right code; `what` names the
@@ -81,6 +83,14 @@ Status ErrnoStatus(int err, const std::string& what);
 // Result<T>: a value or a non-OK Status (tl::expected, see STYLE.md).
 template <typename T>
 using Result = tl::expected<T, Status>;
+
+// The error of a Result, or Ok: for callers that only need success (and,
+// with the Status overload, for templates that handle both).
+inline const Status& StatusOf(const Status& status) { return status; }
+template <typename T>
+Status StatusOf(const Result<T>& result) {
+  return result ? Status::Ok() : result.error();
+}
 
 inline tl::unexpected<Status> Err(Status status) {
   return tl::unexpected<Status>(std::move(status));

@@ -9,12 +9,6 @@ namespace coffre::storage {
 
 namespace {
 
-const Status& StatusOf(const Status& status) { return status; }
-template <typename T>
-Status StatusOf(const Result<T>& result) {
-  return result ? Status::Ok() : result.error();
-}
-
 bool IsTransient(const Status& status) {
   return status.code() == ErrorCode::kUnavailable;
 }

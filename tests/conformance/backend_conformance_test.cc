@@ -18,6 +18,7 @@
 #include "core/storage/local_backend.h"
 #include "core/storage/memory_backend.h"
 #include "core/storage/retry_backend.h"
+#include "core/storage/throttled_backend.h"
 #include "tests/support/random_data.h"
 #include "tests/support/temp_dir.h"
 
@@ -64,6 +65,12 @@ std::vector<Implementation> Implementations() {
          return Subject{"retrying(memory)", nullptr,
                         std::make_shared<RetryingBackend>(
                             std::make_shared<MemoryBackend>(), FastRetries())};
+       }},
+      {"throttled(memory)",
+       [] {
+         return Subject{"throttled(memory)", nullptr,
+                        std::make_shared<ThrottledBackend>(std::make_shared<MemoryBackend>(),
+                                                           uint64_t{1} << 30)};
        }},
       {"fault-injecting(local)",
        [] {
