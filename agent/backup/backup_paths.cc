@@ -42,20 +42,38 @@ Result<std::vector<std::string>> NormalizePaths(const std::vector<std::string>& 
   return out;
 }
 
+namespace {
+
+// The node of `p` below `root`, created with the folders on the way.
+VirtualDir* AddPath(VirtualDir& root, const std::string& p) {
+  VirtualDir* dir = &root;
+  size_t pos = 1;
+  while (pos <= p.size() && p != "/") {
+    size_t slash = p.find('/', pos);
+    if (slash == std::string::npos) slash = p.size();
+    dir = &dir->children[p.substr(pos, slash - pos)];
+    pos = slash + 1;
+  }
+  return dir;
+}
+
+}  // namespace
+
 VirtualDir BuildVirtualRoot(const std::vector<std::string>& paths) {
   VirtualDir root;
-  for (const std::string& p : paths) {
-    VirtualDir* dir = &root;
-    size_t pos = 1;
-    while (pos <= p.size() && p != "/") {
-      size_t slash = p.find('/', pos);
-      if (slash == std::string::npos) slash = p.size();
-      dir = &dir->children[p.substr(pos, slash - pos)];
-      pos = slash + 1;
-    }
-    dir->is_target = true;
-  }
+  for (const std::string& p : paths) AddPath(root, p)->is_target = true;
   return root;
+}
+
+void AddVirtualFiles(VirtualDir& root, const std::vector<std::string>& files) {
+  for (const std::string& f : files) AddPath(root, f)->is_virtual_file = true;
+}
+
+bool LeadsToTarget(const VirtualDir& dir) {
+  if (dir.is_target) return true;
+  for (const auto& [name, child] : dir.children)
+    if (LeadsToTarget(child)) return true;
+  return false;
 }
 
 std::vector<std::string> OutermostPaths(const std::vector<std::string>& paths) {

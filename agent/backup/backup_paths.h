@@ -19,14 +19,24 @@ namespace coffre::backup {
 Result<std::vector<std::string>> NormalizePaths(const std::vector<std::string>& paths);
 
 // A folder on the way to the paths; `is_target` marks a path itself, which
-// is backed up whole (any children below it are then ignored).
+// is backed up whole (any children below it are then ignored);
+// `is_virtual_file` one that is not read from disk (a command's output).
 struct VirtualDir {
   std::map<std::string, VirtualDir> children;
   bool is_target = false;
+  bool is_virtual_file = false;
 };
 
 // The tree of folders from "/" to every path of NormalizePaths.
 VirtualDir BuildVirtualRoot(const std::vector<std::string>& paths);
+
+// Adds files that are not on disk at `files` (absolute, normalized, none
+// inside or above a path of `root` or of each other: CheckCommandSources).
+void AddVirtualFiles(VirtualDir& root, const std::vector<std::string>& files);
+
+// True if `dir` is a backup path or has one below it (the folders leading
+// only to virtual files need not exist on disk).
+bool LeadsToTarget(const VirtualDir& dir);
 
 // The paths of NormalizePaths that are backed up whole: those not inside
 // another one.

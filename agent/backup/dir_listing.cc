@@ -10,6 +10,11 @@
 namespace coffre::backup {
 
 DirListing ReadDirectory(const SharedDirFd& dir, const std::string& name) {
+  return ReadDirectory(dir, name, nullptr, std::string(), true);
+}
+
+DirListing ReadDirectory(const SharedDirFd& dir, const std::string& name,
+                         const ExcludeFilter* excludes, const std::string& path, bool is_target) {
   DirListing out;
   const int at = dir ? dir->get() : AT_FDCWD;
   UniqueFd fd(openat(at, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
@@ -34,8 +39,25 @@ DirListing ReadDirectory(const SharedDirFd& dir, const std::string& name) {
     out.list_error = names.error();
     return out;
   }
+  if (excludes && !is_target) {
+    if (auto marker = excludes->MarkerIn(dirfd, *names)) {
+      out.excluded_by = std::move(*marker);
+      return out;
+    }
+  }
+  // The directory's path is split once; each entry's name goes in the last slot.
+  std::vector<std::string_view> entry_path;
+  const bool match = excludes && excludes->has_patterns();
+  if (match) {
+    entry_path = SplitPath(path);
+    entry_path.emplace_back();
+  }
   out.nodes.reserve(names->size());
   for (const std::string& entry : *names) {
+    if (match) {
+      entry_path.back() = entry;
+      if (excludes->Excluded(entry_path)) continue;
+    }
     auto node = fsmeta::ReadNodeStat(dirfd, entry);
     if (!node) {
       out.skipped.emplace_back(entry, node.error());

@@ -1,7 +1,8 @@
 // DirListing: one directory as the backup walk sees it on disk: its open fd,
 // its own xattrs and every entry's metadata, read without the repository's
 // key (the change cache is applied later, by DirScanner). Reading is split
-// out so it can start while the key is still being derived.
+// out so it can start while the key is still being derived. Entries that an
+// ExcludeFilter leaves out are dropped by name, before they are stat'ed.
 // Thread-safety: free function; a DirListing is a plain value.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/backup/exclude_rules.h"
 #include "agent/util/fd.h"
 #include "core/format/tree.h"
 
@@ -35,10 +37,19 @@ struct DirListing {
   std::vector<format::Node> nodes;
   // Entries that could not be read, with why, in name order: (name, error).
   std::vector<std::pair<std::string, Status>> skipped;
+  // Not empty: the directory holds this exclusion marker (ExcludeFilter::
+  // MarkerIn); the walk leaves it out whole. `nodes` is then empty.
+  std::string excluded_by;
 };
 
 // Opens directory `name` of `dir` without following a symlink (`dir` null:
 // `name` is an absolute path, opened as given) and reads it.
 DirListing ReadDirectory(const SharedDirFd& dir, const std::string& name);
+
+// The same, leaving out what `excludes` excludes (null: nothing). `path` is
+// the directory's absolute path; `is_target`: it is a backup path, which its
+// own markers do not exclude (its entries are still filtered).
+DirListing ReadDirectory(const SharedDirFd& dir, const std::string& name,
+                         const ExcludeFilter* excludes, const std::string& path, bool is_target);
 
 }  // namespace coffre::backup

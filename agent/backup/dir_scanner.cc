@@ -10,9 +10,10 @@ struct DirScanner::Job {
 };
 
 DirScanner::DirScanner(repo::Repository& repo, UnchangedFn unchanged,
-                       ListingPrefetcher* listings, size_t threads, size_t max_pending)
+                       ListingPrefetcher* listings, size_t threads, size_t max_pending,
+                       std::shared_ptr<const ExcludeFilter> excludes)
     : repo_(repo), unchanged_(std::move(unchanged)), listings_(listings),
-      max_pending_(max_pending) {
+      excludes_(std::move(excludes)), max_pending_(max_pending) {
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { RunThread(); });
 }
 
@@ -78,8 +79,10 @@ ScannedDir DirScanner::Scan(const Request& request) {
   std::optional<DirListing> listing;
   if (listings_) listing = listings_->Take(request.path, request.device, request.inode);
   static_cast<DirListing&>(out) =
-      listing ? std::move(*listing) : ReadDirectory(request.dir, request.name);
-  if (!out.error.ok() || !out.list_error.ok()) return out;
+      listing ? std::move(*listing)
+              : ReadDirectory(request.dir, request.name, excludes_.get(), request.path,
+                              request.is_target);
+  if (!out.error.ok() || !out.list_error.ok() || !out.excluded_by.empty()) return out;
 
   if (request.parent_tree) {
     auto tree = repo_.LoadTree(*request.parent_tree);

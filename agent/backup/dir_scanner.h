@@ -30,7 +30,8 @@
 
 namespace coffre::backup {
 
-// A directory's listing with the change cache applied.
+// A directory's listing with the change cache applied (none when it was
+// excluded by a marker: see DirListing::excluded_by).
 struct ScannedDir : DirListing {
   // For each node: the change cache found the file unchanged since the parent
   // snapshot (it will not be read).
@@ -49,9 +50,12 @@ class DirScanner {
   // Decides whether a file can reuse its parent snapshot's node unread.
   using UnchangedFn = std::function<bool(const format::Node& node, const format::Node* parent)>;
 
-  // `listings` (may be null) is asked first for every directory.
+  // `listings` (may be null) is asked first for every directory; it must
+  // have been started with the same `excludes` (null: nothing left out),
+  // which directories read here apply too.
   DirScanner(repo::Repository& repo, UnchangedFn unchanged, ListingPrefetcher* listings,
-             size_t threads, size_t max_pending);
+             size_t threads, size_t max_pending,
+             std::shared_ptr<const ExcludeFilter> excludes = nullptr);
   ~DirScanner();
   DirScanner(const DirScanner&) = delete;
   DirScanner& operator=(const DirScanner&) = delete;
@@ -69,6 +73,8 @@ class DirScanner {
     uint64_t device = 0;
     uint64_t inode = 0;
     std::optional<BlobId> parent_tree;
+    // A backup path: never excluded by a marker inside it.
+    bool is_target = false;
   };
 
   // Starts a scan on a scanner thread; nullptr when max_pending scans are
@@ -86,6 +92,7 @@ class DirScanner {
   repo::Repository& repo_;
   UnchangedFn unchanged_;
   ListingPrefetcher* listings_;
+  std::shared_ptr<const ExcludeFilter> excludes_;
   size_t max_pending_;
   std::mutex mu_;
   std::condition_variable has_work_;

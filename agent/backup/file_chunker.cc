@@ -81,4 +81,38 @@ Status FileChunker::Run(int fd, uint64_t size, const std::vector<format::Extent>
   return Status::Ok();
 }
 
+Result<uint64_t> FileChunker::RunStream(const ReadFn& read, const std::atomic<bool>* cancel,
+                                        const std::function<Status(ByteView)>& emit) {
+  const size_t max = chunker_->params().max_size;
+  if (buf_.size() < 2 * max) buf_.resize(2 * max);
+  begin_ = end_ = 0;
+  uint64_t total = 0;
+  bool eof = false;
+  for (;;) {
+    if (cancel && cancel->load(std::memory_order_relaxed))
+      return Err(CancelledError("interrupted"));
+    // A cut is only final when the window holds a whole max-size chunk or
+    // the rest of the stream, as Run guarantees for a file.
+    if (!eof && end_ - begin_ < max) {
+      if (begin_ > 0) {
+        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+      }
+      while (!eof && end_ < max) {
+        ASSIGN_OR_RETURN(size_t n, read(buf_.data() + end_, buf_.size() - end_));
+        if (n == 0) eof = true;
+        end_ += n;
+        total += n;
+        bytes_read_ += n;
+      }
+    }
+    if (end_ == begin_) return total;
+    ByteView window(buf_.data() + begin_, end_ - begin_);
+    size_t cut = chunker_->FindCut(window);
+    RETURN_IF_ERROR(emit(window.first(cut)));
+    begin_ += cut;
+  }
+}
+
 }  // namespace coffre::backup

@@ -1,6 +1,7 @@
 // Reading one open regular file as a sequence of content-defined chunks.
 // For a sparse file only the data extents are read, concatenated: holes
-// cost no reads and no storage, and restore puts them back as holes.
+// cost no reads and no storage, and restore puts them back as holes. A
+// stream of unknown length (a command's output) is cut the same way.
 // Thread-safety: a FileChunker owns a buffer; one per thread.
 #pragma once
 
@@ -24,6 +25,16 @@ class FileChunker {
   // kCancelled if `cancel` becomes true.
   Status Run(int fd, uint64_t size, const std::vector<format::Extent>& extents,
              const std::atomic<bool>* cancel, const std::function<Status(ByteView)>& emit);
+
+  // Fills up to `len` bytes at `buf`; returns how many, 0 at the end.
+  using ReadFn = std::function<Result<size_t>(uint8_t* buf, size_t len)>;
+  // Calls `emit` with each chunk of what `read` gives until it returns 0,
+  // cut exactly as Run cuts a file of the same bytes (so a dump streamed in
+  // dedups against the same dump read from disk). Returns the byte count.
+  // Errors of `read` and `emit` are returned as they are; kCancelled if
+  // `cancel` becomes true. Holds up to two max-size chunks in memory.
+  Result<uint64_t> RunStream(const ReadFn& read, const std::atomic<bool>* cancel,
+                             const std::function<Status(ByteView)>& emit);
 
   // Bytes read from disk by this chunker so far.
   uint64_t bytes_read() const { return bytes_read_; }

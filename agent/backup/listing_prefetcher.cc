@@ -10,8 +10,10 @@
 namespace coffre::backup {
 
 ListingPrefetcher::ListingPrefetcher(const std::vector<std::string>& roots, size_t threads,
-                                     size_t max_entries, size_t head_start)
-    : max_entries_(max_entries), head_start_(std::max(head_start, max_entries)) {
+                                     size_t max_entries, size_t head_start,
+                                     std::shared_ptr<const ExcludeFilter> excludes)
+    : excludes_(std::move(excludes)), max_entries_(max_entries),
+      head_start_(std::max(head_start, max_entries)) {
   for (size_t i = 0; i < roots.size() && by_path_.size() < Limit(); ++i) {
     auto job = std::make_shared<Job>();
     job->order = {static_cast<uint32_t>(i)};
@@ -54,13 +56,17 @@ void ListingPrefetcher::Read(const JobPtr& job, std::unique_lock<std::mutex>& lo
                              bool on_own_thread) {
   job->state = Job::State::kRunning;
   lock.unlock();
-  DirListing listing = ReadDirectory(job->parent, job->name);
+  // A root is a backup path: its own markers do not exclude it.
+  DirListing listing =
+      ReadDirectory(job->parent, job->name, excludes_.get(), job->path, !job->parent);
   lock.lock();
   if (stopping_) return;
+  const bool one_fs = excludes_ && excludes_->one_file_system();
   size_t queued = 0;
   for (size_t i = 0; i < listing.nodes.size() && by_path_.size() < Limit(); ++i) {
     const format::Node& node = listing.nodes[i];
     if (node.type != format::NodeType::kDir) continue;
+    if (one_fs && node.device != listing.device) continue;  // a mount point: not descended
     auto child = std::make_shared<Job>();
     child->order = job->order;
     child->order.push_back(static_cast<uint32_t>(i));

@@ -31,10 +31,20 @@ namespace coffre::backup {
 
 class ListingPrefetcher {
  public:
+  static constexpr size_t kDefaultThreads = 4;
+  static constexpr size_t kDefaultMaxEntries = 8192;
+  static constexpr size_t kDefaultHeadStart = 32768;
+
   // `roots`: absolute, normalized paths in walk order (OutermostPaths);
-  // those that are directories are read with everything below them.
-  explicit ListingPrefetcher(const std::vector<std::string>& roots, size_t threads = 4,
-                             size_t max_entries = 8192, size_t head_start = 32768);
+  // those that are directories are read with everything below them, but for
+  // what `excludes` (may be null) leaves out: excluded entries are not
+  // listed, excluded directories and (one_file_system) directories of
+  // another device than their parent's are not read.
+  explicit ListingPrefetcher(const std::vector<std::string>& roots,
+                             size_t threads = kDefaultThreads,
+                             size_t max_entries = kDefaultMaxEntries,
+                             size_t head_start = kDefaultHeadStart,
+                             std::shared_ptr<const ExcludeFilter> excludes = nullptr);
   ~ListingPrefetcher();
   ListingPrefetcher(const ListingPrefetcher&) = delete;
   ListingPrefetcher& operator=(const ListingPrefetcher&) = delete;
@@ -44,6 +54,9 @@ class ListingPrefetcher {
   // (`device`, `inode`) the walk found there. nullopt otherwise: the caller
   // reads it itself.
   std::optional<DirListing> Take(const std::string& path, uint64_t device, uint64_t inode);
+
+  // What the listings leave out (null: nothing), as given.
+  const ExcludeFilter* excludes() const { return excludes_.get(); }
 
  private:
   struct Job {
@@ -68,6 +81,7 @@ class ListingPrefetcher {
   // Take, max_entries_ after.
   size_t Limit() const { return walking_ ? max_entries_ : head_start_; }
 
+  const std::shared_ptr<const ExcludeFilter> excludes_;
   const size_t max_entries_;
   const size_t head_start_;
   bool walking_ = false;  // Take was called
