@@ -9,6 +9,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "agent/repo/repo_lock.h"
 #include "core/base/thread_pool.h"
 #include "core/crypto/hash.h"
 
@@ -45,7 +46,14 @@ class Checker {
 };
 
 Status Checker::Run() {
+  auto lock = repo::RepoLock::Acquire(repo_, format::LockKind::kRead);
+  if (!lock && lock.error().code() != ErrorCode::kAuthFailed &&
+      lock.error().code() != ErrorCode::kPermissionDenied)
+    return lock.error();
   RETURN_IF_ERROR(repo_.LoadIndex([this](const std::string& line) { Report(line); }));
+  // Condemned packs still exist until a prune sweeps them, and a snapshot
+  // may still use them (prune then keeps them): they count as indexed.
+  RETURN_IF_ERROR(repo_.IncludeCondemnedPacks([this](const std::string& line) { Report(line); }));
   RETURN_IF_ERROR(CheckTrees());
   std::map<PackId, uint64_t> stored;
   RETURN_IF_ERROR(CheckPacksExist(&stored));

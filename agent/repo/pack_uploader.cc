@@ -7,7 +7,6 @@
 namespace coffre::repo {
 
 namespace {
-constexpr std::string_view kIndexMagic = "CFIX";
 // An index object every so many packs bounds what a crash leaves unindexed.
 constexpr size_t kPacksPerIndex = 64;
 }  // namespace
@@ -97,8 +96,7 @@ Status PackUploader::SaveIndexLocked(std::unique_lock<std::mutex>& lock) {
   file.packs = std::move(unindexed_);
   unindexed_.clear();
   lock.unlock();
-  auto saved = repo_->SaveSealed(storage::ObjectKind::kIndex, kIndexMagic, format::kIndexVersion,
-                                 format::EncodeIndex(file));
+  auto saved = repo_->SaveIndex(file);
   lock.lock();
   if (!saved) return saved.error().WithContext("saving index");
   for (const format::IndexedPack& pack : file.packs) repo_->index().AddPack(pack);

@@ -18,7 +18,6 @@ using storage::ObjectName;
 
 namespace {
 
-constexpr std::string_view kIndexMagic = "CFIX";
 constexpr std::string_view kSnapshotMagic = "CFSN";
 
 ObjectName ConfigName() { return {ObjectKind::kConfig, std::string(storage::kConfigName)}; }
@@ -137,84 +136,6 @@ std::unique_ptr<crypto::HmacSha256> Repository::NewHasher() const {
   return std::make_unique<crypto::HmacSha256>(keys_.id_key);
 }
 
-Status Repository::LoadIndex(const std::function<void(const std::string&)>& warn) {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, storage::ListNames(*backend_, ObjectKind::kIndex));
-  std::vector<std::pair<ObjectId, format::IndexFile>> files;
-  std::set<ObjectId> superseded;
-  for (const std::string& name : names) {
-    auto id = ObjectId::FromHex(name);
-    auto sealed = backend_->Load({ObjectKind::kIndex, name});
-    if (!sealed && sealed.error().code() != ErrorCode::kCorruption) return sealed.error();
-    Result<format::IndexFile> file = Err(CorruptionError("name is not an id"));
-    if (sealed && id) {
-      auto opened = format::OpenObject(keys_.data_key, kIndexMagic, format::kIndexVersion, *sealed);
-      file = opened ? format::DecodeIndex(opened->plaintext) : Err(opened.error());
-    }
-    if (!file) {
-      // Skipping is safe: the packs it named look unindexed, so a backup
-      // re-indexes them from their own headers (IndexOrphanPacks).
-      if (warn) warn("index " + name + ": " + file.error().message());
-      continue;
-    }
-    for (const ObjectId& old : file->supersedes) superseded.insert(old);
-    files.emplace_back(*id, std::move(*file));
-  }
-  // Rebuilt from scratch: a long-lived process must forget what a prune
-  // removed, or it would deduplicate against deleted blobs.
-  index_.Clear();
-  size_t blobs = 0;
-  for (const auto& [id, file] : files)
-    for (const format::IndexedPack& pack : file.packs) blobs += pack.entries.size();
-  index_.Reserve(blobs);  // one allocation instead of a rehash at every doubling
-  for (const auto& [id, file] : files) {
-    if (superseded.count(id)) continue;
-    for (const format::IndexedPack& pack : file.packs) index_.AddPack(pack);
-  }
-  return Status::Ok();
-}
-
-Result<format::IndexedPack> Repository::ReadPackHeader(const PackId& id, uint64_t size) {
-  ObjectName name{ObjectKind::kData, id.Hex()};
-  if (size < format::kPackPreambleSize + format::kPackFooterSize)
-    return Err(CorruptionError("pack " + id.Hex() + " is too short"));
-  ASSIGN_OR_RETURN(Bytes footer, backend_->Load(name, size - format::kPackFooterSize,
-                                                format::kPackFooterSize));
-  ASSIGN_OR_RETURN(size_t tail_size, format::PackTailSize(footer));
-  if (tail_size > size - format::kPackPreambleSize)
-    return Err(CorruptionError("pack " + id.Hex() + ": header length exceeds the pack"));
-  ASSIGN_OR_RETURN(Bytes tail, backend_->Load(name, size - tail_size, tail_size));
-  ASSIGN_OR_RETURN(Bytes preamble, backend_->Load(name, 0, format::kPackPreambleSize));
-  auto contents = format::DecodePackHeader(keys_.data_key, preamble, tail, size);
-  if (!contents) return Err(contents.error().WithContext("pack " + id.Hex()));
-  return format::IndexedPack{id, contents->salt, size, std::move(contents->entries)};
-}
-
-Result<size_t> Repository::IndexOrphanPacks(
-    const std::function<void(const std::string&)>& warn) {
-  std::vector<std::pair<PackId, uint64_t>> orphans;
-  RETURN_IF_ERROR(backend_->List(ObjectKind::kData, [&](const storage::ObjectInfo& info) {
-    auto id = PackId::FromHex(info.name);
-    if (id && !index_.HasPack(*id)) orphans.emplace_back(*id, info.size);
-    return Status::Ok();
-  }));
-  format::IndexFile file;
-  for (const auto& [id, size] : orphans) {
-    auto pack = ReadPackHeader(id, size);
-    if (!pack) {
-      warn(pack.error().message());
-      continue;
-    }
-    index_.AddPack(*pack);
-    file.packs.push_back(std::move(*pack));
-  }
-  if (!file.packs.empty()) {
-    auto saved = SaveSealed(ObjectKind::kIndex, kIndexMagic, format::kIndexVersion,
-                            format::EncodeIndex(file));
-    if (!saved) return Err(saved.error());
-  }
-  return file.packs.size();
-}
-
 Result<Bytes> Repository::LoadBlob(const BlobId& id) {
   auto loc = index_.Find(id);
   if (!loc) return Err(NotFoundError("blob " + id.Hex() + " is in no index"));
@@ -286,8 +207,11 @@ Result<std::vector<SnapshotListing>> Repository::ListSnapshots() {
   std::vector<SnapshotListing> out;
   for (const std::string& name : names) {
     ASSIGN_OR_RETURN(ObjectId id, ObjectId::FromHex(name));
-    ASSIGN_OR_RETURN(format::Snapshot snapshot, LoadSnapshot(id));
-    out.push_back({id, std::move(snapshot)});
+    auto snapshot = LoadSnapshot(id);
+    // Forgotten between the listing and now (a concurrent forget): gone.
+    if (!snapshot && snapshot.error().code() == ErrorCode::kNotFound) continue;
+    if (!snapshot) return Err(snapshot.error());
+    out.push_back({id, std::move(*snapshot)});
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return std::tie(a.snapshot.time_ns, a.id) < std::tie(b.snapshot.time_ns, b.id);

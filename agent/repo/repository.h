@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,7 +19,9 @@
 #include "agent/repo/pack_read_cache.h"
 #include "core/crypto/hash.h"
 #include "core/format/config.h"
+#include "core/format/index.h"
 #include "core/format/key_slot.h"
+#include "core/format/lock.h"
 #include "core/format/snapshot.h"
 #include "core/format/tree.h"
 #include "core/storage/backend.h"
@@ -35,6 +38,18 @@ struct KeySlotListing {
   ObjectId id;
   format::KeySlotInfo info;
   bool in_use = false;
+};
+
+// One index object as stored (prune rewrites them one by one).
+struct IndexObject {
+  ObjectId id;
+  format::IndexFile file;
+};
+
+// One object under locks/: a lock or a prune plan (core/format/lock.h).
+struct LockListing {
+  ObjectId id;
+  format::LockRecord record;
 };
 
 struct SnapshotListing {
@@ -67,15 +82,41 @@ class Repository {
   IndexTable& index() { return index_; }
   const ObjectId& key_in_use() const { return key_in_use_; }
 
-  // Rebuilds index() from every index object. An index object that cannot
-  // be read is reported through `warn` and skipped (its packs then look
-  // unindexed and IndexOrphanPacks recovers them); storage errors return.
+  // Rebuilds index() from every index object, leaving out the packs that a
+  // prune plan has condemned (condemned()): a backup must never
+  // deduplicate against a pack that is about to be deleted. An index object
+  // that cannot be read is reported through `warn` and skipped (its packs
+  // then look unindexed and IndexOrphanPacks recovers them); one deleted
+  // since the listing (a prune superseded it) is skipped silently; storage
+  // errors return. Plans are read before index objects (docs/prune.md).
   Status LoadIndex(const std::function<void(const std::string&)>& warn = {});
+  // For readers (restore, check, ls, prune): adds the blobs of condemned
+  // packs, read from their own headers, where no other pack has them. A
+  // snapshot saved by a backup that began before a plan may use them; prune
+  // keeps such packs. Call after LoadIndex. Unreadable packs go to `warn`.
+  Status IncludeCondemnedPacks(const std::function<void(const std::string&)>& warn = {});
+  // Packs named by the prune plans read at the last LoadIndex.
+  const std::set<PackId>& condemned() const { return condemned_; }
   // Indexes packs that exist in storage but in no index (left by an
   // interrupted backup) and saves an index object for them, so their blobs
-  // are reused. Returns how many packs it indexed; unreadable packs are
-  // skipped and reported through `warn`.
+  // are reused. Condemned packs are not orphans. Returns how many packs it
+  // indexed; unreadable packs are skipped and reported through `warn`.
   Result<size_t> IndexOrphanPacks(const std::function<void(const std::string&)>& warn);
+
+  // Every index object that opens, superseded ones included, as stored;
+  // unreadable ones go to `warn`. `superseded` gets the ids that some
+  // object supersedes.
+  Result<std::vector<IndexObject>> ReadIndexObjects(
+      std::set<ObjectId>* superseded, const std::function<void(const std::string&)>& warn = {});
+  Result<ObjectId> SaveIndex(const format::IndexFile& file);
+  // A pack's blob list from its own (encrypted) header.
+  Result<format::IndexedPack> ReadPackHeader(const PackId& id, uint64_t size);
+
+  // Every lock and plan under locks/; objects that do not open are reported
+  // through `warn` and skipped, ones deleted since the listing are skipped.
+  Result<std::vector<LockListing>> ListLockRecords(
+      const std::function<void(const std::string&)>& warn = {});
+  Result<ObjectId> SaveLockRecord(const format::LockRecord& record);
 
   // A new HMAC context for blob ids (one per thread).
   std::unique_ptr<crypto::HmacSha256> NewHasher() const;
@@ -112,7 +153,6 @@ class Repository {
       : backend_(std::move(backend)), config_(std::move(config)),
         keys_(std::move(keys)), key_in_use_(key_in_use) {}
 
-  Result<format::IndexedPack> ReadPackHeader(const PackId& id, uint64_t size);
   // A blob's sealed bytes: read alone, or, where the backend asks for
   // read-ahead, with the stretch of pack after it (kept in read_cache_).
   Result<Bytes> ReadSealed(const BlobLocation& loc);
@@ -122,6 +162,7 @@ class Repository {
   format::MasterKeys keys_;
   ObjectId key_in_use_;
   IndexTable index_;
+  std::set<PackId> condemned_;
   PackReadCache read_cache_{32 << 20};
 };
 

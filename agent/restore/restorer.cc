@@ -12,6 +12,7 @@
 #include <boost/filesystem.hpp>
 
 #include "agent/fsmeta/node_writer.h"
+#include "agent/repo/repo_lock.h"
 #include "agent/util/fd.h"
 #include "core/base/thread_pool.h"
 
@@ -278,7 +279,14 @@ Result<RestoreStats> RunRestore(repo::Repository& repo, const format::Snapshot& 
       open(options.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!target->valid()) return Err(ErrnoStatus(errno, "open " + options.target));
 
+  // A read lock keeps a prune from deleting packs this restore reads; a
+  // vault token that may only read cannot take one, and the restore goes on.
+  auto lock = repo::RepoLock::Acquire(repo, format::LockKind::kRead);
+  if (!lock && lock.error().code() != ErrorCode::kAuthFailed &&
+      lock.error().code() != ErrorCode::kPermissionDenied)
+    return Err(lock.error());
   RETURN_IF_ERROR(repo.LoadIndex(options.warn));
+  RETURN_IF_ERROR(repo.IncludeCondemnedPacks(options.warn));
   // Writing is mostly waiting on the disk: a few more threads than cores.
   size_t threads = options.threads ? options.threads : DefaultConcurrency() + 2;
   RestoreStats stats;

@@ -120,6 +120,7 @@ void AddLsCommand(CLI::App& app, Context& ctx) {
     auto snap = (*repo)->FindSnapshot(args->snapshot);
     if (!snap) return ctx.Fail(snap.error());
     if (Status s = (*repo)->LoadIndex(); !s.ok()) return ctx.Fail(s);
+    if (Status s = (*repo)->IncludeCondemnedPacks(); !s.ok()) return ctx.Fail(s);
     Lister lister(**repo, ctx, *args);
     Status s = lister.Run(snap->snapshot.root);
     if (!s.ok()) ctx.Fail(s);

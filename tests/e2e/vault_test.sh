@@ -102,6 +102,11 @@ append_only() {
   local snap
   snap=$(ls "$DATA/repos/acme/main/snapshots" | head -n 1)
   expect_status 403 acme-backup -X DELETE "$BASE/v1/repos/acme/main/snapshots/$snap"
+  local pack index
+  pack=$(ls "$DATA/repos/acme/main/data" | head -n 1)
+  index=$(ls "$DATA/repos/acme/main/index" | head -n 1)
+  expect_status 403 acme-backup -X DELETE "$BASE/v1/repos/acme/main/data/$pack"
+  expect_status 403 acme-backup -X DELETE "$BASE/v1/repos/acme/main/index/$index"
   expect_status 403 acme-restore -X PUT --data-binary "x" \
     "$BASE/v1/repos/acme/main/snapshots/$(printf x | sha256sum | cut -c1-64)"
   # Overwriting means other bytes under the same name: refused by the hash.
@@ -120,6 +125,12 @@ append_only() {
   expect_status 201 acme-admin -X PUT --data-binary 'admin can delete' \
     "$BASE/v1/repos/acme/main/locks/$obj"
   expect_status 204 acme-admin -X DELETE "$BASE/v1/repos/acme/main/locks/$obj"
+  # A backup removes its own lock when it ends (docs/prune.md); a restore
+  # token deletes nothing.
+  expect_status 201 acme-backup -X PUT --data-binary 'admin can delete' \
+    "$BASE/v1/repos/acme/main/locks/$obj"
+  expect_status 403 acme-restore -X DELETE "$BASE/v1/repos/acme/main/locks/$obj"
+  expect_status 204 acme-backup -X DELETE "$BASE/v1/repos/acme/main/locks/$obj"
 }
 section "a backup token cannot delete or overwrite" append_only
 

@@ -18,6 +18,9 @@ Status CheckAccess(const Principal& who, const std::string& tenant, Need need) {
     case Need::kCreate:
       if (who.role == Role::kBackup || who.role == Role::kAdmin) return Status::Ok();
       return PermissionDeniedError("a restore token cannot write");
+    case Need::kDeleteLock:
+      if (who.role == Role::kBackup || who.role == Role::kAdmin) return Status::Ok();
+      return PermissionDeniedError("a restore token cannot delete");
     case Need::kDelete:
       if (who.role == Role::kAdmin) return Status::Ok();
       return PermissionDeniedError("only an admin token can delete (backup tokens are append-only)");

@@ -13,8 +13,10 @@
 namespace coffre::vault {
 
 // What a request needs: read (GET, HEAD, list), create (a repository or an
-// object), or delete.
-enum class Need { kRead, kCreate, kDelete };
+// object), delete, or delete a lock object. Backup tokens may delete locks:
+// a backup removes its own lock when it ends (docs/prune.md). A lock holds
+// no data, so this opens no way to destroy a backup.
+enum class Need { kRead, kCreate, kDelete, kDeleteLock };
 
 // The principal of an "Authorization: Bearer TOKEN" header value;
 // kAuthFailed "invalid token" for anything else (missing, another scheme,

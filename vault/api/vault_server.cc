@@ -168,7 +168,8 @@ struct VaultServer::Impl {
   void HeadRepo(const Request& req, Response& res);
   void List(const Request& req, Response& res);
   void Get(const Request& req, Response& res);
-  void Put(const Request& req, Response& res, const httplib::ContentReader& reader);
+  using BodyReader = std::function<bool(httplib::ContentReceiver)>;
+  void Put(const Request& req, Response& res, const BodyReader& reader);
   void Delete(const Request& req, Response& res);
   void ServeMetrics(const Request& req, Response& res);
 };
@@ -184,7 +185,16 @@ void VaultServer::Impl::Routes() {
   server->Get(kObjectPattern, [this](const Request& req, Response& res) { Get(req, res); });
   server->Put(kObjectPattern,
               [this](const Request& req, Response& res, const httplib::ContentReader& reader) {
-                Put(req, res, reader);
+                bool consumed = false;
+                BodyReader read = [&](httplib::ContentReceiver receiver) {
+                  consumed = true;
+                  return reader(std::move(receiver));
+                };
+                Put(req, res, read);
+                // Refused before its body was read (a token that may not
+                // write, a quota): read and drop it, or the next request on
+                // this kept-alive connection would be parsed from inside it.
+                if (!consumed) reader([](const char*, size_t) { return true; });
               });
   server->Delete(kObjectPattern, [this](const Request& req, Response& res) { Delete(req, res); });
   server->set_logger([this](const Request& req, const Response& res) {
@@ -257,8 +267,7 @@ void VaultServer::Impl::Get(const Request& req, Response& res) {
       });
 }
 
-void VaultServer::Impl::Put(const Request& req, Response& res,
-                            const httplib::ContentReader& reader) {
+void VaultServer::Impl::Put(const Request& req, Response& res, const BodyReader& reader) {
   auto target = Resolve(req, res, Need::kCreate, "put");
   if (!target) return;
   const Principal* who = &target->who;
@@ -359,7 +368,8 @@ void VaultServer::Impl::Put(const Request& req, Response& res,
 }
 
 void VaultServer::Impl::Delete(const Request& req, Response& res) {
-  auto target = Resolve(req, res, Need::kDelete, "delete");
+  const bool lock = req.matches.size() > 3 && req.matches[3].str() == "locks";
+  auto target = Resolve(req, res, lock ? Need::kDeleteLock : Need::kDelete, "delete");
   if (!target) return;
   auto size = target->backend->Stat(target->object);
   Status s = size ? target->backend->Remove(target->object) : size.error();

@@ -16,7 +16,7 @@ TEST_CASE("CheckAccess keeps a token inside its tenant and role", "[unit][vault]
   const Principal admin{"acme", Role::kAdmin, "3"};
   for (const Principal& who : {backup, restore, admin}) {
     CHECK(CheckAccess(who, "acme", Need::kRead).ok());
-    for (Need need : {Need::kRead, Need::kCreate, Need::kDelete}) {
+    for (Need need : {Need::kRead, Need::kCreate, Need::kDelete, Need::kDeleteLock}) {
       Status other = CheckAccess(who, "other", need);
       CHECK(other.code() == ErrorCode::kPermissionDenied);
       CHECK(other.message().find("other") == std::string::npos);  // names nothing
@@ -28,6 +28,10 @@ TEST_CASE("CheckAccess keeps a token inside its tenant and role", "[unit][vault]
   CHECK(CheckAccess(restore, "acme", Need::kDelete).code() == ErrorCode::kPermissionDenied);
   CHECK(CheckAccess(admin, "acme", Need::kCreate).ok());
   CHECK(CheckAccess(admin, "acme", Need::kDelete).ok());
+  // Locks: a backup deletes its own when it ends; a restore token nothing.
+  CHECK(CheckAccess(backup, "acme", Need::kDeleteLock).ok());
+  CHECK(CheckAccess(admin, "acme", Need::kDeleteLock).ok());
+  CHECK(CheckAccess(restore, "acme", Need::kDeleteLock).code() == ErrorCode::kPermissionDenied);
 }
 
 TEST_CASE("Authenticate takes a Bearer token and refuses anything else alike",

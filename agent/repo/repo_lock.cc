@@ -1,0 +1,108 @@
+#include "agent/repo/repo_lock.h"
+
+#include <unistd.h>
+
+#include <variant>
+
+#include "core/crypto/random.h"
+
+namespace coffre::repo {
+
+using storage::ObjectKind;
+
+bool IsLive(const format::Lock& lock, int64_t now_ns, const LockTiming& timing) {
+  const int64_t stale_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(timing.stale_after).count();
+  return now_ns - lock.refreshed_ns < stale_ns;
+}
+
+Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, format::LockKind kind,
+                                                    const LockTiming& timing) {
+  format::Lock lock;
+  lock.kind = kind;
+  crypto::RandomFill(lock.session.data(), lock.session.size());
+  lock.created_ns = NowNs();
+  lock.refreshed_ns = lock.created_ns;
+  lock.host = HostName();
+  lock.pid = static_cast<uint32_t>(getpid());
+  ASSIGN_OR_RETURN(ObjectId id, repo.SaveLockRecord(lock));
+  std::unique_ptr<RepoLock> held(new RepoLock(repo, lock, id, timing));
+  if (kind != format::LockKind::kPrune) return held;
+
+  ASSIGN_OR_RETURN(std::vector<LockListing> records, repo.ListLockRecords());
+  const int64_t now = NowNs();
+  for (const LockListing& listing : records) {
+    const auto* other = std::get_if<format::Lock>(&listing.record);
+    if (!other || other->kind != format::LockKind::kPrune || other->session == lock.session ||
+        !IsLive(*other, now, timing))
+      continue;
+    held.reset();  // removes our object, so the other prune is not held up
+    return Err(LockedError("another prune is running (host " + other->host + ", pid " +
+                           std::to_string(other->pid) + "): try again when it is done"));
+  }
+  return held;
+}
+
+RepoLock::RepoLock(Repository& repo, format::Lock lock, ObjectId id, const LockTiming& timing)
+    : repo_(repo), timing_(timing), lock_(std::move(lock)), current_(id) {
+  refresher_ = std::thread([this] { RefreshLoop(); });
+}
+
+RepoLock::~RepoLock() {
+  {
+    std::lock_guard<std::mutex> guard(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  refresher_.join();
+  (void)repo_.backend().Remove({ObjectKind::kLock, current_.Hex()});
+}
+
+Status RepoLock::Check() {
+  ObjectId id;
+  {
+    std::lock_guard<std::mutex> guard(mu_);
+    if (lost_) return LockedError("this run's lock was removed as stale; nothing was committed");
+    id = current_;
+  }
+  auto info = repo_.backend().Stat({ObjectKind::kLock, id.Hex()});
+  if (!info && info.error().code() == ErrorCode::kNotFound) {
+    std::lock_guard<std::mutex> guard(mu_);
+    // A refresh may have replaced the object between the copy and the Stat.
+    if (current_ == id) {
+      lost_ = true;
+      return LockedError("this run's lock was removed as stale; nothing was committed");
+    }
+    return Status::Ok();
+  }
+  return info ? Status::Ok() : info.error();
+}
+
+void RepoLock::RefreshLoop() {
+  std::unique_lock<std::mutex> guard(mu_);
+  while (!stopping_) {
+    if (cv_.wait_for(guard, timing_.refresh_every, [this] { return stopping_; })) break;
+    const ObjectId old = current_;
+    guard.unlock();
+    // Gone already: a prune saw it stale. Writing a new one would hide that.
+    auto still = repo_.backend().Stat({ObjectKind::kLock, old.Hex()});
+    bool lost = !still && still.error().code() == ErrorCode::kNotFound;
+    std::optional<ObjectId> fresh;
+    if (!lost) {
+      format::Lock next = lock_;
+      next.refreshed_ns = NowNs();
+      if (auto saved = repo_.SaveLockRecord(next)) fresh = *saved;
+      // A failed save is retried at the next round; the old object stays.
+    }
+    guard.lock();
+    if (lost) lost_ = true;
+    if (fresh) {
+      current_ = *fresh;
+      guard.unlock();
+      (void)repo_.backend().Remove({ObjectKind::kLock, old.Hex()});
+      guard.lock();
+    }
+  }
+}
+
+}  // namespace coffre::repo
