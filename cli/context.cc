@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <string_view>
 
 #include "agent/repo/open_backend.h"
-#include "cli/exit_codes.h"
+#include "agent/util/exit_codes.h"
+#include "core/base/byte_size.h"
 
 namespace coffre::cli {
 
@@ -87,6 +89,7 @@ Result<std::string> Context::Passphrase(bool confirm, const std::string& prompt)
 Result<repo::BackendOptions> Context::BackendOptions() const {
   repo::BackendOptions options;
   options.ca_file = global.cacert;
+  options.limit_upload = global.limit_upload;
   if (global.repo.rfind("https://", 0) != 0) return options;
   if (!global.token_file.empty()) {
     ASSIGN_OR_RETURN(options.token, ReadSecretFile(global.token_file, "token"));
@@ -104,6 +107,57 @@ Result<std::unique_ptr<repo::Repository>> Context::OpenRepository() {
   if (auto config = repo::Repository::ReadConfig(*backend); !config) return Err(config.error());
   ASSIGN_OR_RETURN(std::string passphrase, Passphrase());
   return repo::Repository::Open(std::move(backend), AsBytes(passphrase));
+}
+
+Status Context::ApplyPriority() const {
+  if (global.nice) RETURN_IF_ERROR(SetCpuNice(*global.nice));
+  if (global.ionice) RETURN_IF_ERROR(SetIoPriority(*global.ionice));
+  return Status::Ok();
+}
+
+namespace {
+
+// "10MiB" or "10MiB/s": a byte size per second.
+Result<uint64_t> ParseRate(std::string_view text) {
+  if (text.size() > 2 && text.substr(text.size() - 2) == "/s") text.remove_suffix(2);
+  return ParseByteSize(text);
+}
+
+}  // namespace
+
+void AddResourceOptions(CLI::App& app, Context& ctx) {
+  app.add_option_function<std::string>(
+         "--limit-upload",
+         [&ctx](const std::string& text) {
+           auto rate = ParseRate(text);
+           if (!rate) throw CLI::ValidationError("--limit-upload", rate.error().message());
+           ctx.global.limit_upload = *rate;
+         },
+         "upload at most RATE bytes per second, e.g. 10MiB (0: no limit)")
+      ->type_name("RATE");
+  app.add_option_function<int>(
+         "--nice", [&ctx](const int& n) { ctx.global.nice = n; },
+         "CPU priority of this run, -20..19 (19: yield the most)")
+      ->type_name("N")
+      ->check(CLI::Range(-20, 19));
+  app.add_option_function<std::string>(
+         "--ionice",
+         [&ctx](const std::string& text) {
+           auto priority = ParseIoPriority(text);
+           if (!priority) throw CLI::ValidationError("--ionice", priority.error().message());
+           ctx.global.ionice = *priority;
+         },
+         "I/O priority of this run: idle, best-effort[:0..7] or none")
+      ->type_name("CLASS[:N]");
+  // The main app's parse-complete callback runs after every option is read
+  // (those given after the command too) and before the command's callback,
+  // while the process has a single thread: one setting reaches all threads.
+  app.parse_complete_callback([&ctx] {
+    Status status = ctx.ApplyPriority();
+    if (status.ok()) return;
+    ctx.Fail(status);
+    throw CLI::RuntimeError(ctx.exit_code);
+  });
 }
 
 bool Context::ShowProgress() const {

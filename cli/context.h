@@ -4,13 +4,16 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "agent/repo/open_backend.h"
 #include "agent/repo/repository.h"
+#include "agent/util/priority.h"
 
 namespace coffre::cli {
 
@@ -22,6 +25,9 @@ struct GlobalOptions {
   bool json = false;
   bool quiet = false;
   bool progress = false;
+  uint64_t limit_upload = 0;         // --limit-upload, bytes per second; 0: none
+  std::optional<int> nice;           // --nice
+  std::optional<IoPriority> ionice;  // --ionice
 };
 
 struct Context {
@@ -37,6 +43,9 @@ struct Context {
   Result<repo::BackendOptions> BackendOptions() const;
   // Opens the repository of --repo/COFFRE_REPO with the passphrase.
   Result<std::unique_ptr<repo::Repository>> OpenRepository();
+  // Applies --nice and --ionice to the whole process. Run once, right after
+  // parsing and before any command starts a thread.
+  Status ApplyPriority() const;
   // True if a progress line should be drawn on stderr.
   bool ShowProgress() const;
 
@@ -50,6 +59,12 @@ struct Context {
 // at once with 130).
 void InstallSignalHandlers(std::atomic<bool>* cancel);
 
+// Registers --limit-upload, --nice and --ionice on `app`, and applies the
+// priorities once parsing is complete, before the command's callback runs
+// (on failure: the error is reported through ctx.Fail and parse() throws
+// CLI::RuntimeError with the exit code).
+void AddResourceOptions(CLI::App& app, Context& ctx);
+
 // Each command file registers its subcommand.
 void AddInitCommand(CLI::App& app, Context& ctx);
 void AddBackupCommand(CLI::App& app, Context& ctx);
@@ -59,5 +74,7 @@ void AddRestoreCommand(CLI::App& app, Context& ctx);
 void AddCheckCommand(CLI::App& app, Context& ctx);
 void AddKeyCommand(CLI::App& app, Context& ctx);
 void AddForgetCommand(CLI::App& app, Context& ctx);
+void AddPruneCommand(CLI::App& app, Context& ctx);
+void AddAgentCommand(CLI::App& app, Context& ctx);
 
 }  // namespace coffre::cli

@@ -6,9 +6,10 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/context.h"
-#include "cli/exit_codes.h"
+#include "agent/util/exit_codes.h"
 
 int main(int argc, char** argv) {
+  using namespace coffre;
   using namespace coffre::cli;
   Context ctx;
   CLI::App app{"coffre: encrypted, deduplicated backups of SME servers"};
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   app.add_flag("--json", ctx.global.json, "machine-readable output on stdout");
   app.add_flag("-q,--quiet", ctx.global.quiet, "print errors only");
   app.add_flag("--progress", ctx.global.progress, "show progress even when not on a terminal");
+  AddResourceOptions(app, ctx);  // --limit-upload, --nice, --ionice
   app.footer(
       "Exit codes: 0 ok, 1 failure, 2 usage, 3 partial backup, 4 damaged data, 5 wrong or "
       "missing passphrase, 6 not found, 7 newer repository format, 8 locked, 9 no space, "
@@ -40,10 +42,14 @@ int main(int argc, char** argv) {
   AddCheckCommand(app, ctx);
   AddKeyCommand(app, ctx);
   AddForgetCommand(app, ctx);
+  AddPruneCommand(app, ctx);
+  AddAgentCommand(app, ctx);
 
   InstallSignalHandlers(&ctx.cancel);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // reported already (Context::Fail)
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     std::cerr << "coffre: error: " << e.what() << " (see coffre --help)" << std::endl;

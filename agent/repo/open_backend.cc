@@ -3,6 +3,7 @@
 #include "agent/remote/vault_backend.h"
 #include "core/storage/local_backend.h"
 #include "core/storage/retry_backend.h"
+#include "core/storage/throttled_backend.h"
 
 namespace coffre::repo {
 
@@ -24,11 +25,25 @@ Status CheckLocation(const std::string& location, const BackendOptions& options)
   return Status::Ok();
 }
 
+// Paces uploads when a limit is set. The pacing sits under the retries: a
+// retried Save sends its bytes again, and they count against the rate too;
+// the backoff sleeps spend no budget.
+std::unique_ptr<storage::Backend> Throttled(std::unique_ptr<storage::Backend> base,
+                                            const BackendOptions& options) {
+  if (options.upload_limiter) {
+    return std::make_unique<storage::ThrottledBackend>(std::move(base),
+                                                       options.upload_limiter);
+  }
+  if (options.limit_upload == 0) return base;
+  return std::make_unique<storage::ThrottledBackend>(std::move(base), options.limit_upload);
+}
+
 // Network hiccups (resets, timeouts, a vault restarting) are retried; every
 // other error goes straight to the caller.
-std::unique_ptr<storage::Backend> WithRetries(std::unique_ptr<remote::VaultBackend> vault) {
+std::unique_ptr<storage::Backend> WithRetries(std::unique_ptr<remote::VaultBackend> vault,
+                                              const BackendOptions& options) {
   return std::make_unique<storage::RetryingBackend>(
-      std::shared_ptr<storage::Backend>(std::move(vault)));
+      std::shared_ptr<storage::Backend>(Throttled(std::move(vault), options)));
 }
 
 remote::VaultOptions VaultOptionsOf(const BackendOptions& options) {
@@ -46,10 +61,10 @@ Result<std::unique_ptr<storage::Backend>> CreateBackend(const std::string& locat
   if (IsVault(location)) {
     ASSIGN_OR_RETURN(remote::VaultUrl url, remote::ParseVaultUrl(location));
     ASSIGN_OR_RETURN(auto vault, remote::VaultBackend::Create(url, VaultOptionsOf(options)));
-    return WithRetries(std::move(vault));
+    return WithRetries(std::move(vault), options);
   }
   ASSIGN_OR_RETURN(auto backend, storage::LocalBackend::Create(location));
-  return std::unique_ptr<storage::Backend>(std::move(backend));
+  return Throttled(std::move(backend), options);
 }
 
 Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& location,
@@ -58,10 +73,10 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& locatio
   if (IsVault(location)) {
     ASSIGN_OR_RETURN(remote::VaultUrl url, remote::ParseVaultUrl(location));
     ASSIGN_OR_RETURN(auto vault, remote::VaultBackend::Open(url, VaultOptionsOf(options)));
-    return WithRetries(std::move(vault));
+    return WithRetries(std::move(vault), options);
   }
   ASSIGN_OR_RETURN(auto backend, storage::LocalBackend::Open(location));
-  return std::unique_ptr<storage::Backend>(std::move(backend));
+  return Throttled(std::move(backend), options);
 }
 
 }  // namespace coffre::repo

@@ -1,11 +1,14 @@
 // Opening the storage a --repo value names: a local folder, or a repository
 // on a vault (https://HOST:PORT/TENANT/REPO), wrapped so transient network
-// errors are retried with exponential backoff. Callers never see which.
+// errors are retried with exponential backoff, and uploads paced when a
+// limit is set (--limit-upload). Callers never see which.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
+#include "core/base/rate_limiter.h"
 #include "core/storage/backend.h"
 
 namespace coffre::repo {
@@ -14,6 +17,11 @@ namespace coffre::repo {
 struct BackendOptions {
   std::string token;    // --token-file / COFFRE_TOKEN
   std::string ca_file;  // --cacert: the vault's certificate, if self-signed
+  uint64_t limit_upload = 0;  // bytes/s for all uploads, 0 = none
+  // When set, uploads take their bytes from this limiter instead, and
+  // limit_upload is ignored: backends opened with the same limiter (the
+  // agent's jobs running in parallel) share one rate.
+  std::shared_ptr<RateLimiter> upload_limiter;
 };
 
 // For `init`: creates the layout or asks the vault to create the repository

@@ -1,6 +1,6 @@
-#include "cli/exit_codes.h"
+#include "agent/util/exit_codes.h"
 
-namespace coffre::cli {
+namespace coffre {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
@@ -11,9 +11,10 @@ int ExitCodeFor(const Status& status) {
     case ErrorCode::kUnsupportedVersion: return kExitVersion;
     case ErrorCode::kNoSpace: return kExitNoSpace;
     case ErrorCode::kCancelled: return kExitInterrupted;
+    case ErrorCode::kLocked: return kExitLocked;
     case ErrorCode::kInvalidArgument: return kExitFailure;
     default: return kExitFailure;
   }
 }
 
-}  // namespace coffre::cli
+}  // namespace coffre

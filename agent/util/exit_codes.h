@@ -1,10 +1,11 @@
-// The one table from errors to exit codes (documented in docs/cli.md and the
-// README). Scripts and monitoring depend on these numbers: never renumber.
+// The one table from errors to exit codes, shared by coffre and coffre-agent
+// (documented in docs/cli.md, the man pages and the README). Scripts and
+// monitoring depend on these numbers: never renumber.
 #pragma once
 
 #include "core/base/status.h"
 
-namespace coffre::cli {
+namespace coffre {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
@@ -20,4 +21,4 @@ inline constexpr int kExitInterrupted = 130;
 
 int ExitCodeFor(const Status& status);
 
-}  // namespace coffre::cli
+}  // namespace coffre

@@ -3,7 +3,7 @@
 
 #include "agent/maintain/checker.h"
 #include "cli/context.h"
-#include "cli/exit_codes.h"
+#include "agent/util/exit_codes.h"
 #include "cli/output/format.h"
 
 namespace coffre::cli {

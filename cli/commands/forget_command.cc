@@ -4,7 +4,7 @@
 
 #include "agent/maintain/forget.h"
 #include "cli/context.h"
-#include "cli/exit_codes.h"
+#include "agent/util/exit_codes.h"
 #include "cli/output/format.h"
 
 namespace coffre::cli {
