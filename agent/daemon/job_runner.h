@@ -1,0 +1,34 @@
+// RunJob: one run of a coffre-agent job, start to end: the `before` hook,
+// the backup (paths, excludes, dumps streamed from commands), forget and
+// prune by the job's retention, then the `after` hook with the outcome in
+// its environment (COFFRE_OUTCOME, COFFRE_EXIT_CODE, COFFRE_ERROR,
+// COFFRE_SNAPSHOT, COFFRE_DURATION_MS, plus COFFRE_JOB, COFFRE_REPO and
+// COFFRE_PHASE for both hooks). The after hook runs whenever the before
+// hook was attempted, whatever happened.
+// Thread-safety: one RunJob per job at a time; different jobs may run at once.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "agent/daemon/agent_config.h"
+#include "agent/daemon/agent_log.h"
+#include "agent/daemon/agent_status.h"
+#include "core/base/rate_limiter.h"
+
+namespace coffre::daemon {
+
+// Never fails: every problem becomes the LastRun's outcome ("failure",
+// "partial", "cancelled"), exit code (the codes of `coffre`) and error line.
+// `cancel` stops the backup (packs stored so far are indexed, no snapshot).
+// `shared_limiter`, if set, paces the uploads of every job that has no
+// limit_upload of its own, so parallel jobs share [agent] limit_upload.
+LastRun RunJob(const JobConfig& job, const AgentSettings& settings, AgentLog& log,
+               const std::atomic<bool>* cancel,
+               std::shared_ptr<RateLimiter> shared_limiter = nullptr);
+
+// Applies [agent] nice and ionice to the whole process; a refusal (raising
+// priority without CAP_SYS_NICE) is logged as a warning.
+void ApplyAgentPriority(const AgentSettings& settings, AgentLog& log);
+
+}  // namespace coffre::daemon

@@ -1,0 +1,131 @@
+// coffre-agent: the backup service of an SME server. Reads its jobs from
+// one configuration file and runs them on their schedules (man
+// coffre-agent(8), scripts/agent.conf.example); all the work is in
+// agent/daemon/.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "agent/daemon/agent_daemon.h"
+#include "agent/daemon/job_runner.h"
+#include "agent/util/exit_codes.h"
+
+namespace {
+
+using namespace coffre;
+using namespace coffre::daemon;
+
+struct Args {
+  std::string config = "/etc/coffre/agent.conf";
+  std::string state_dir;
+  std::string log_level;
+  std::string run_job;
+  bool check_config = false;
+};
+
+int Fail(const std::string& message, int code) {
+  std::cerr << "coffre-agent: error: " << message << std::endl;
+  return code;
+}
+
+int CheckConfig(const AgentConfig& config) {
+  const int64_t now = std::time(nullptr);
+  for (const JobConfig& job : config.jobs) {
+    int64_t next = NextRunTime(job.schedule, std::nullopt, now, now);
+    std::cout << job.name << "  " << job.repo << "  schedule '" << job.schedule.text << "'  next "
+              << (next == kNever ? "never" : FormatLocalTime(next)) << "\n";
+  }
+  std::cout << config.origin << ": " << config.jobs.size() << " job(s), configuration valid"
+            << std::endl;
+  return kExitOk;
+}
+
+int Serve(const Args& args, AgentConfig config, AgentLog& log) {
+  // Signals are taken by one thread with sigwait, so no handler runs in
+  // the middle of a job's code.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  auto clock = SystemClock::Create();
+  if (!clock) return Fail(clock.error().message(), kExitFailure);
+  AgentDaemon daemon(args.config, args.state_dir, std::move(config), **clock, log);
+  std::thread waiter([&] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&signals, &sig) != 0) continue;
+      if (sig == SIGHUP) {
+        log.Info("SIGHUP: reloading the configuration");
+        daemon.RequestReload();
+        continue;
+      }
+      log.Info(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopping");
+      daemon.RequestStop();
+      return;
+    }
+  });
+  int code = daemon.Run();
+  if (waiter.joinable()) {
+    // Run ended on its own (state dir error): end the waiter too.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+  }
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  CLI::App app{"coffre-agent: runs the backup jobs of /etc/coffre/agent.conf on their schedules"};
+  app.set_version_flag("--version", "coffre-agent 0.1.0");
+  app.add_option("-c,--config", args.config, "configuration file (default /etc/coffre/agent.conf)");
+  app.add_option("--state-dir", args.state_dir,
+                 "where status.json is kept (default: the config's state_dir, "
+                 "/var/lib/coffre-agent)");
+  app.add_option("--log-level", args.log_level, "debug, info, warning or error (overrides the config)");
+  app.add_flag("--check-config", args.check_config,
+               "validate the configuration, print each job's next run, and exit");
+  app.add_option("--run", args.run_job, "run this job once now, in the foreground, and exit with "
+                                        "its exit code");
+  app.footer(
+      "Signals: SIGHUP reloads the configuration (a wrong one is refused and the old one kept); "
+      "SIGTERM cancels running jobs cleanly and exits. Exit codes: those of coffre for --run; "
+      "2 for a wrong configuration or usage; 1 otherwise. See coffre-agent(8).");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return Fail(std::string(e.what()) + " (see coffre-agent --help)", kExitUsage);
+  }
+
+  auto config = LoadAgentConfig(args.config);
+  if (!config) {
+    int code = config.error().code() == ErrorCode::kInvalidArgument ? kExitUsage : kExitFailure;
+    return Fail(config.error().message(), code);
+  }
+  if (!args.log_level.empty()) {
+    auto level = ParseLogLevel(args.log_level);
+    if (!level) return Fail(level.error().message(), kExitUsage);
+    config->agent.log_level = *level;
+  }
+  if (args.check_config) return CheckConfig(*config);
+
+  AgentLog log(config->agent.log_level, AgentLog::StderrIsJournal());
+  if (!args.run_job.empty()) {
+    const JobConfig* job = config->FindJob(args.run_job);
+    if (!job) return Fail("no job named '" + args.run_job + "' in " + args.config, kExitUsage);
+    ApplyAgentPriority(config->agent, log);
+    std::atomic<bool> cancel{false};
+    LastRun run = RunJob(*job, config->agent, log, &cancel);
+    return run.exit_code;
+  }
+  return Serve(args, std::move(*config), log);
+}
