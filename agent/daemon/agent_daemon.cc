@@ -101,7 +101,6 @@ void AgentDaemon::Reload() {
 
 void AgentDaemon::ApplySettings() {
   log_.set_level(config_.agent.log_level);
-  ApplyAgentPriority(config_.agent, log_);
   // A new limiter on reload: jobs under way keep the pace they started with.
   limiter_ = config_.agent.limit_upload
                  ? std::make_shared<RateLimiter>(config_.agent.limit_upload)

@@ -52,6 +52,7 @@ class JobRun {
       : job_(job), settings_(settings), log_(log), cancel_(cancel), limiter_(std::move(limiter)) {}
 
   LastRun Run() {
+    ApplyPriority();
     run_.started = std::time(nullptr);
     const auto start = std::chrono::steady_clock::now();
     log_.Info("job " + job_.name + ": started");
@@ -77,6 +78,19 @@ class JobRun {
   }
 
  private:
+  // On this thread only (Linux keeps nice and ionice per thread): the
+  // backup's threads and the hooks started from here inherit them.
+  void ApplyPriority() {
+    if (settings_.nice != 0) {
+      Status s = SetCpuNice(settings_.nice, PriorityScope::kThread);
+      if (!s.ok()) log_.Warning("job " + job_.name + ": nice: " + s.message());
+    }
+    if (settings_.ionice.io_class != IoClass::kNone) {
+      Status s = SetIoPriority(settings_.ionice, PriorityScope::kThread);
+      if (!s.ok()) log_.Warning("job " + job_.name + ": ionice: " + s.message());
+    }
+  }
+
   Status Hook(const char* phase, const std::string& command) {
     if (command.empty()) return Status::Ok();
     CommandSpec spec;
@@ -167,15 +181,6 @@ class JobRun {
 LastRun RunJob(const JobConfig& job, const AgentSettings& settings, AgentLog& log,
                const std::atomic<bool>* cancel, std::shared_ptr<RateLimiter> shared_limiter) {
   return JobRun(job, settings, log, cancel, std::move(shared_limiter)).Run();
-}
-
-void ApplyAgentPriority(const AgentSettings& settings, AgentLog& log) {
-  if (settings.nice != 0) {
-    if (Status s = SetCpuNice(settings.nice); !s.ok()) log.Warning("nice: " + s.message());
-  }
-  if (settings.ionice.io_class != IoClass::kNone) {
-    if (Status s = SetIoPriority(settings.ionice); !s.ok()) log.Warning("ionice: " + s.message());
-  }
 }
 
 }  // namespace coffre::daemon

@@ -4,7 +4,9 @@
 // its environment (COFFRE_OUTCOME, COFFRE_EXIT_CODE, COFFRE_ERROR,
 // COFFRE_SNAPSHOT, COFFRE_DURATION_MS, plus COFFRE_JOB, COFFRE_REPO and
 // COFFRE_PHASE for both hooks). The after hook runs whenever the before
-// hook was attempted, whatever happened.
+// hook was attempted, whatever happened. The job runs at [agent] nice and
+// ionice: they are set on the calling thread, which the job's own threads
+// and commands inherit, so the daemon's loop keeps its normal priority.
 // Thread-safety: one RunJob per job at a time; different jobs may run at once.
 #pragma once
 
@@ -27,8 +29,6 @@ LastRun RunJob(const JobConfig& job, const AgentSettings& settings, AgentLog& lo
                const std::atomic<bool>* cancel,
                std::shared_ptr<RateLimiter> shared_limiter = nullptr);
 
-// Applies [agent] nice and ionice to the whole process; a refusal (raising
-// priority without CAP_SYS_NICE) is logged as a warning.
-void ApplyAgentPriority(const AgentSettings& settings, AgentLog& log);
+
 
 }  // namespace coffre::daemon

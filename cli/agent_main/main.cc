@@ -122,7 +122,6 @@ int main(int argc, char** argv) {
   if (!args.run_job.empty()) {
     const JobConfig* job = config->FindJob(args.run_job);
     if (!job) return Fail("no job named '" + args.run_job + "' in " + args.config, kExitUsage);
-    ApplyAgentPriority(config->agent, log);
     std::atomic<bool> cancel{false};
     LastRun run = RunJob(*job, config->agent, log, &cancel);
     return run.exit_code;

@@ -6,10 +6,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
 #include "agent/repo/open_backend.h"
+#include "agent/util/priority.h"
 #include "tests/support/local_job.h"
 
 namespace coffre::daemon {
@@ -90,6 +92,21 @@ TEST_CASE("a dump command that fails fails the job and saves no snapshot",
   CHECK(run.exit_code != 0);
   CHECK(run.error.find("4") != std::string::npos);
   CHECK(f.Snapshots() == 0);
+}
+
+TEST_CASE("a job runs at the agent's nice value, its hooks too, and the caller's stays",
+          "[unit][job_runner]") {
+  Fixture f;
+  f.settings.nice = 7;
+  const std::string seen = f.dir.Sub("nice");
+  f.job.hooks.before = "awk '{print $19}' /proc/self/stat >'" + seen + "'";
+  const int before = GetCpuNice();
+  LastRun run;
+  std::thread job([&] { run = RunJob(f.job, f.settings, f.log, nullptr); });
+  job.join();
+  CHECK(run.outcome == "success");
+  CHECK(testing::ReadFile(seen) == "7\n");
+  CHECK(GetCpuNice() == before);  // only the job's thread was reniced
 }
 
 TEST_CASE("a wrong passphrase file fails the job with the auth exit code", "[unit][job_runner]") {
