@@ -114,6 +114,17 @@ class Fixture {
   void Forget(repo::Repository& r, const ObjectId& id) {
     REQUIRE(r.backend().Remove({storage::ObjectKind::kSnapshot, id.Hex()}).ok());
   }
+
+  // Backs `contents` up from `src` and forgets that snapshot: its packs are
+  // then unused, ready to be condemned.
+  backup::BackupResult BackupAndForget(repo::Repository& r, const std::string& src,
+                                       const Contents& contents) {
+    Fill(src, contents);
+    auto result = Backup(r, src);
+    REQUIRE(result);
+    Forget(r, result->snapshot_id);
+    return std::move(*result);
+  }
 };
 
 TEST_CASE("prune deletes the packs only forgotten snapshots used and keeps the rest",
@@ -191,10 +202,7 @@ TEST_CASE("a plan waits while a backup that began before it runs, and hides its 
   auto repo = f.Open();
   const std::string src = f.dir.Sub("src");
   const Contents data{{"a.bin", {5, 2'000'000}}};
-  Fixture::Fill(src, data);
-  auto s1 = Fixture::Backup(*repo, src);
-  REQUIRE(s1);
-  f.Forget(*repo, s1->snapshot_id);
+  f.BackupAndForget(*repo, src, data);
 
   auto other = f.Open();
   auto running = repo::RepoLock::Acquire(*other, format::LockKind::kBackup);
@@ -231,10 +239,7 @@ TEST_CASE("a snapshot saved after the mark by an older backup keeps its condemne
   auto repo = f.Open();
   const std::string src = f.dir.Sub("src");
   const Contents data{{"a.bin", {6, 2'000'000}}};
-  Fixture::Fill(src, data);
-  auto s1 = Fixture::Backup(*repo, src);
-  REQUIRE(s1);
-  f.Forget(*repo, s1->snapshot_id);
+  backup::BackupResult s1 = f.BackupAndForget(*repo, src, data);
 
   // A backup that loaded the index before the prune deduplicated against
   // these packs and commits after the mark: the same snapshot, saved again.
@@ -244,7 +249,7 @@ TEST_CASE("a snapshot saved after the mark by an older backup keeps its condemne
   auto marked = Prune(*repo, {});
   REQUIRE(marked);
   REQUIRE(marked->plans_waiting == 1);
-  format::Snapshot late = s1->snapshot;
+  format::Snapshot late = s1.snapshot;
   late.time_ns += 1;
   auto late_id = older->SaveSnapshot(late);
   REQUIRE(late_id);
