@@ -77,8 +77,8 @@ Status Walker::RunCommands() {
       Report(source.path);
       return saver_.error();
     };
-    ASSIGN_OR_RETURN(node.size, RunCommandSource(source, file_chunker_, options_.cancel, emit,
-                                                 options_.warn));
+    ASSIGN_OR_RETURN(node.size,
+                     RunCommandSource(source, file_chunker_, options_.cancel, emit, options_.warn));
     node.mtime_ns = node.ctime_ns = repo::NowNs();
     RETURN_IF_ERROR(Counted(source.path, node));
     command_files_[source.path] = std::move(node);
@@ -135,8 +135,8 @@ Result<BlobId> Walker::SaveVirtual(const std::string& path, const VirtualDir& di
     // A folder on the way to a target: its metadata, and only the children
     // that lead to targets. One that leads only to command files is made up
     // where the disk has no folder of that name.
-    Result<Node> node = fd ? fsmeta::ReadNode(fd->get(), name)
-                           : Result<Node>(Err(NotFoundError("not on disk")));
+    Result<Node> node =
+        fd ? fsmeta::ReadNode(fd->get(), name) : Result<Node>(Err(NotFoundError("not on disk")));
     if (node && node->type != NodeType::kDir) node = Err(InvalidArgumentError("not a directory"));
     if (!node && !LeadsToTarget(child)) node = MadeUpDir(name);
     if (!node) {
@@ -160,8 +160,8 @@ Result<std::optional<Node>> Walker::SaveTarget(const SharedDirFd& dirfd, const s
   }
   if (node.type == NodeType::kFile) {
     bool skipped = false;
-    RETURN_IF_ERROR(SaveFile(dirfd->get(), path, node, parent, Unchanged(node, parent), nullptr,
-                             &skipped));
+    RETURN_IF_ERROR(
+        SaveFile(dirfd->get(), path, node, parent, Unchanged(node, parent), nullptr, &skipped));
     if (skipped) return std::optional<Node>();
     return std::optional<Node>(std::move(node));
   }
@@ -187,8 +187,7 @@ Result<std::optional<Node>> Walker::SaveDir(ScannedDir sub, const std::string& p
   return std::optional<Node>(std::move(node));
 }
 
-Result<std::optional<Node>> Walker::SaveMountPoint(int dirfd, const std::string& path,
-                                                   Node node) {
+Result<std::optional<Node>> Walker::SaveMountPoint(int dirfd, const std::string& path, Node node) {
   auto xattrs = fsmeta::ReadXattrs(dirfd, node.name);
   if (!xattrs) {
     Warn(path, xattrs.error());
@@ -235,8 +234,8 @@ Result<BlobId> Walker::SaveDirContents(ScannedDir dir, const std::string& path) 
     while (next_scan < subdirs.size() && next_scan < subdirs_done + kScanAhead) {
       const size_t i = subdirs[next_scan];
       const Node& sub = dir.nodes[i];
-      scans[i] = scanner_.Start({dir.fd, sub.name, JoinPath(path, sub.name), sub.device,
-                                 sub.inode, SubtreeOf(dir.ParentOf(i))});
+      scans[i] = scanner_.Start({dir.fd, sub.name, JoinPath(path, sub.name), sub.device, sub.inode,
+                                 SubtreeOf(dir.ParentOf(i))});
       if (!scans[i]) break;  // enough scans pending: this one is scanned when reached
       ++next_scan;
     }
@@ -261,8 +260,8 @@ Result<BlobId> Walker::SaveDirContents(ScannedDir dir, const std::string& path) 
       scans[i].reset();
       ++subdirs_done;
       scan_ahead();
-      ASSIGN_OR_RETURN(std::optional<Node> saved, SaveDir(std::move(sub), child_path,
-                                                          std::move(node)));
+      ASSIGN_OR_RETURN(std::optional<Node> saved,
+                       SaveDir(std::move(sub), child_path, std::move(node)));
       if (saved) tree.nodes.push_back(std::move(*saved));
       continue;
     }

@@ -33,10 +33,12 @@ class Walker {
          const std::vector<std::string>& paths, BlobSaver& saver, ListingPrefetcher* listings,
          std::shared_ptr<const ExcludeFilter> excludes,
          const std::function<void(const BackupProgress&)>& progress)
-      : repo_(repo), options_(options), saver_(saver), progress_cb_(progress),
+      : repo_(repo),
+        options_(options),
+        saver_(saver),
+        progress_cb_(progress),
         hasher_(repo.NewHasher()),
-        chunker_(repo.config().chunker,
-                 chunker::DeriveGearTable(repo.keys().chunker_key)),
+        chunker_(repo.config().chunker, chunker::DeriveGearTable(repo.keys().chunker_key)),
         file_chunker_(&chunker_),
         one_file_system_(excludes && excludes->one_file_system()),
         paths_(paths.begin(), paths.end()),
@@ -80,8 +82,8 @@ class Walker {
   // Fills a file's content (and counts it); a fatal error, or OK with
   // *skipped set when a per-file problem was warned. An unchanged file takes
   // its content, holes and xattrs from `parent` (they are moved out of it).
-  Status SaveFile(int dirfd, const std::string& path, Node& node, Node* parent,
-                  bool unchanged, Prefetcher* prefetcher, bool* skipped);
+  Status SaveFile(int dirfd, const std::string& path, Node& node, Node* parent, bool unchanged,
+                  Prefetcher* prefetcher, bool* skipped);
   // Counts a saved file and reports progress.
   Status Counted(const std::string& path, const Node& node) {
     ++stats_.files;
@@ -125,7 +127,7 @@ class Walker {
   const bool one_file_system_;
   const std::set<std::string> paths_;
   std::map<std::string, Node> command_files_;  // by snapshot path, until placed
-  DirScanner scanner_;  // last: its threads stop before the rest goes
+  DirScanner scanner_;                         // last: its threads stop before the rest goes
 };
 
 }  // namespace coffre::backup

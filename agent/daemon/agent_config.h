@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/util/priority.h"
 #include "agent/daemon/calendar_spec.h"
 #include "agent/maintain/retention_policy.h"
+#include "agent/util/priority.h"
 #include "core/base/status.h"
 
 namespace coffre::daemon {

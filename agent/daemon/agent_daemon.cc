@@ -70,7 +70,8 @@ int AgentDaemon::Run() {
     if (watchdog) SdNotify("WATCHDOG=1");
     int64_t wake = NextWake(now);
     // Half the watchdog period: systemd must hear from us in time.
-    if (watchdog) wake = std::min<int64_t>(wake, now + std::max<int64_t>(1, watchdog->count() / 2000));
+    if (watchdog)
+      wake = std::min<int64_t>(wake, now + std::max<int64_t>(1, watchdog->count() / 2000));
     clock_.WaitUntil(wake);
   }
 
@@ -102,9 +103,8 @@ void AgentDaemon::Reload() {
 void AgentDaemon::ApplySettings() {
   log_.set_level(config_.agent.log_level);
   // A new limiter on reload: jobs under way keep the pace they started with.
-  limiter_ = config_.agent.limit_upload
-                 ? std::make_shared<RateLimiter>(config_.agent.limit_upload)
-                 : nullptr;
+  limiter_ = config_.agent.limit_upload ? std::make_shared<RateLimiter>(config_.agent.limit_upload)
+                                        : nullptr;
 }
 
 void AgentDaemon::ReapFinished() {

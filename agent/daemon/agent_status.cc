@@ -254,7 +254,7 @@ std::string FormatLocalTime(int64_t unix_seconds) {
 
 Result<int64_t> ParseIsoTime(std::string_view text) {
   auto bad = [&] {
-    return Err(InvalidArgumentError("'" + std::string(text) + "' is not an ISO 8601 time"));
+    return Err(InvalidArgumentError(std::string("'").append(text) + "' is not an ISO 8601 time"));
   };
   // YYYY-MM-DDTHH:MM:SS: digits at fixed places.
   int v[6];

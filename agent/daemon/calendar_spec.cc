@@ -71,7 +71,7 @@ class Parser {
       std::string_view b = dots == std::string_view::npos ? a : item.substr(dots + 2);
       const int from = Weekday(a), to = Weekday(b);
       if (from < 0 || to < 0) {
-        return Bad("'" + std::string(from < 0 ? a : b) + "' is not a weekday (Mon..Sun)");
+        return Bad(std::string("'").append(from < 0 ? a : b) + "' is not a weekday (Mon..Sun)");
       }
       if (from > to) return Bad("weekday range '" + std::string(item) + "' goes backwards");
       field->parts.push_back({from, to, 1, false});
@@ -195,7 +195,10 @@ std::string FormatField(const CalendarField& f, const FieldRange& r) {
       std::snprintf(buf, sizeof(buf), "..%0*d", r.width, p.stop);
       out += buf;
     }
-    if (p.step != 1 || p.open_end) out += "/" + std::to_string(p.step);
+    if (p.step != 1 || p.open_end) {
+      out += '/';
+      out += std::to_string(p.step);
+    }
   }
   return out;
 }
@@ -271,7 +274,8 @@ Result<CalendarSpec> ParseCalendar(std::string_view text) {
   if (parser.Shorthand(tokens[0], &spec, &takes_time)) {
     i = 1;
     if (i < tokens.size() && tokens[i].find(':') != std::string_view::npos) {
-      if (!takes_time) return Err(parser.Bad("'" + std::string(tokens[0]) + "' takes no time"));
+      if (!takes_time)
+        return Err(parser.Bad(std::string("'").append(tokens[0]) + "' takes no time"));
       spec.hours = spec.minutes = spec.seconds = {};
       RETURN_IF_ERROR(parser.ParseTime(tokens[i++], &spec));
     }

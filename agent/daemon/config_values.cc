@@ -144,7 +144,7 @@ Result<LogLevel> ParseLogLevel(std::string_view text) {
   if (text == "info") return LogLevel::kInfo;
   if (text == "warning") return LogLevel::kWarning;
   if (text == "error") return LogLevel::kError;
-  return Err(InvalidArgumentError("'" + std::string(text) +
+  return Err(InvalidArgumentError(std::string("'").append(text) +
                                   "' is not a log level (debug, info, warning, error)"));
 }
 
@@ -166,8 +166,8 @@ Result<int64_t> ParseHookTimeout(std::string_view text) {
   Result<std::chrono::seconds> d = ParseDuration(text);
   if (!d) return Err(d.error());
   if (d->count() <= 0 || d->count() > 7 * 86400) {
-    return Err(
-        InvalidArgumentError("'" + std::string(text) + "' is not a hook timeout from 1s to 7d"));
+    return Err(InvalidArgumentError(std::string("'").append(text) +
+                                    "' is not a hook timeout from 1s to 7d"));
   }
   return d->count();
 }

@@ -22,12 +22,14 @@ Result<std::string> ReadFirstLine(const std::string& path, const char* what) {
   if (!in) return Err(ErrnoStatus(errno, std::string("cannot read the ") + what + " file " + path));
   std::string line;
   std::getline(in, line);
-  if (line.empty()) return Err(AuthFailedError(std::string("the ") + what + " file " + path + " is empty"));
+  if (line.empty())
+    return Err(AuthFailedError(std::string("the ") + what + " file " + path + " is empty"));
   return line;
 }
 
-Result<std::unique_ptr<repo::Repository>> OpenJobRepository(
-    const JobConfig& job, const AgentSettings& settings, std::shared_ptr<RateLimiter> shared) {
+Result<std::unique_ptr<repo::Repository>> OpenJobRepository(const JobConfig& job,
+                                                            const AgentSettings& settings,
+                                                            std::shared_ptr<RateLimiter> shared) {
   repo::BackendOptions options;
   if (!job.token_file.empty()) {
     ASSIGN_OR_RETURN(options.token, ReadFirstLine(job.token_file, "token"));
@@ -130,7 +132,9 @@ class JobRun {
     options.tags = job_.tags;
     if (job_.compression) options.compression_level = *job_.compression;
     options.cancel = cancel_;
-    options.warn = [this](const std::string& line) { log_.Warning("job " + job_.name + ": " + line); };
+    options.warn = [this](const std::string& line) {
+      log_.Warning("job " + job_.name + ": " + line);
+    };
     ASSIGN_OR_RETURN(backup::BackupResult result, backup::RunBackup(*repo, options));
     run_.snapshot = result.snapshot_id.Hex();
     run_.files = result.snapshot.stats.files;
@@ -143,7 +147,8 @@ class JobRun {
     forget.policy = job_.retention->policy;
     forget.host = result.snapshot.host;
     ASSIGN_OR_RETURN(maintain::ForgetReport report, maintain::Forget(*repo, forget));
-    log_.Info("job " + job_.name + ": forget removed " + std::to_string(report.removed) + " snapshot(s)");
+    log_.Info("job " + job_.name + ": forget removed " + std::to_string(report.removed) +
+              " snapshot(s)");
     if (!job_.retention->prune) return Status::Ok();
     maintain::PruneOptions prune;
     prune.cancel = cancel_;

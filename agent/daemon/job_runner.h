@@ -29,6 +29,4 @@ LastRun RunJob(const JobConfig& job, const AgentSettings& settings, AgentLog& lo
                const std::atomic<bool>* cancel,
                std::shared_ptr<RateLimiter> shared_limiter = nullptr);
 
-
-
 }  // namespace coffre::daemon

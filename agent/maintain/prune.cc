@@ -29,7 +29,8 @@ class Pruner {
   Result<PruneStats> Run() {
     std::unique_ptr<repo::RepoLock> lock;
     if (!options_.dry_run) {
-      ASSIGN_OR_RETURN(lock, repo::RepoLock::Acquire(repo_, format::LockKind::kPrune, options_.timing));
+      ASSIGN_OR_RETURN(lock,
+                       repo::RepoLock::Acquire(repo_, format::LockKind::kPrune, options_.timing));
       own_session_ = lock->lock().session;
     }
     RETURN_IF_ERROR(Mark());
@@ -194,7 +195,8 @@ Status Pruner::Carry(const std::vector<PlanRef>& ripe) {
   // may use condemned packs: those are kept.
   RETURN_IF_ERROR(Reload());
   std::set<PackId> doomed;
-  for (const PlanRef& ref : ripe) doomed.insert(ref.plan.condemned.begin(), ref.plan.condemned.end());
+  for (const PlanRef& ref : ripe)
+    doomed.insert(ref.plan.condemned.begin(), ref.plan.condemned.end());
   std::set<PackId> rescued;
   for (const BlobId& blob : used_.blobs()) {
     auto loc = repo_.index().Find(blob);
@@ -247,8 +249,9 @@ Status Pruner::RewriteIndex(const std::set<PackId>& doomed, std::set<ObjectId>* 
   std::set<ObjectId> affected;
   for (const repo::IndexObject& object : objects) {
     if (superseded.count(object.id)) continue;
-    bool names_doomed = std::any_of(object.file.packs.begin(), object.file.packs.end(),
-                                    [&](const format::IndexedPack& p) { return doomed.count(p.id) > 0; });
+    bool names_doomed =
+        std::any_of(object.file.packs.begin(), object.file.packs.end(),
+                    [&](const format::IndexedPack& p) { return doomed.count(p.id) > 0; });
     if (!names_doomed) continue;
     affected.insert(object.id);
     for (const format::IndexedPack& pack : object.file.packs)

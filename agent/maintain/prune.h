@@ -43,20 +43,20 @@ struct PruneOptions {
 
 struct PruneStats {
   uint64_t snapshots = 0;
-  uint64_t packs = 0;             // indexed, not condemned, before this run
-  uint64_t unused_packs = 0;      // condemned whole by this run's mark
-  uint64_t repacked_packs = 0;    // condemned after copying their used blobs
+  uint64_t packs = 0;           // indexed, not condemned, before this run
+  uint64_t unused_packs = 0;    // condemned whole by this run's mark
+  uint64_t repacked_packs = 0;  // condemned after copying their used blobs
   uint64_t repacked_blobs = 0;
-  uint64_t repacked_bytes = 0;    // stored bytes of the new packs
-  uint64_t condemned_bytes = 0;   // size of the packs this run condemned
-  std::optional<ObjectId> plan;   // this run's plan, if it condemned anything
+  uint64_t repacked_bytes = 0;   // stored bytes of the new packs
+  uint64_t condemned_bytes = 0;  // size of the packs this run condemned
+  std::optional<ObjectId> plan;  // this run's plan, if it condemned anything
   uint64_t plans_swept = 0;
-  uint64_t plans_waiting = 0;     // not ripe: swept by a later prune
+  uint64_t plans_waiting = 0;  // not ripe: swept by a later prune
   uint64_t deleted_packs = 0;
   uint64_t deleted_bytes = 0;
-  uint64_t rescued_packs = 0;     // condemned, then used by a later snapshot
-  uint64_t stale_locks = 0;       // removed
-  uint64_t unindexed_packs = 0;   // in no index: a running or killed backup's, left alone
+  uint64_t rescued_packs = 0;    // condemned, then used by a later snapshot
+  uint64_t stale_locks = 0;      // removed
+  uint64_t unindexed_packs = 0;  // in no index: a running or killed backup's, left alone
 };
 
 Result<PruneStats> Prune(repo::Repository& repo, const PruneOptions& options);

@@ -22,7 +22,8 @@ bool Vanished(const Status& s) { return s.code() == ErrorCode::kNotFound; }
 
 Result<std::vector<LockListing>> Repository::ListLockRecords(
     const std::function<void(const std::string&)>& warn) {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, storage::ListNames(*backend_, ObjectKind::kLock));
+  ASSIGN_OR_RETURN(std::vector<std::string> names,
+                   storage::ListNames(*backend_, ObjectKind::kLock));
   std::vector<LockListing> out;
   for (const std::string& name : names) {
     auto sealed = backend_->Load({ObjectKind::kLock, name});
@@ -31,7 +32,8 @@ Result<std::vector<LockListing>> Repository::ListLockRecords(
     auto id = ObjectId::FromHex(name);
     Result<format::LockRecord> record = Err(CorruptionError("name is not an id"));
     if (sealed && id) {
-      auto opened = format::OpenObject(keys_.data_key, format::kLockMagic, format::kLockVersion, *sealed);
+      auto opened =
+          format::OpenObject(keys_.data_key, format::kLockMagic, format::kLockVersion, *sealed);
       record = opened ? format::DecodeLockRecord(opened->plaintext) : Err(opened.error());
     }
     if (!record) {
@@ -49,12 +51,14 @@ Result<ObjectId> Repository::SaveLockRecord(const format::LockRecord& record) {
 }
 
 Result<ObjectId> Repository::SaveIndex(const format::IndexFile& file) {
-  return SaveSealed(ObjectKind::kIndex, kIndexMagic, format::kIndexVersion, format::EncodeIndex(file));
+  return SaveSealed(ObjectKind::kIndex, kIndexMagic, format::kIndexVersion,
+                    format::EncodeIndex(file));
 }
 
 Result<std::vector<IndexObject>> Repository::ReadIndexObjects(
     std::set<ObjectId>* superseded, const std::function<void(const std::string&)>& warn) {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, storage::ListNames(*backend_, ObjectKind::kIndex));
+  ASSIGN_OR_RETURN(std::vector<std::string> names,
+                   storage::ListNames(*backend_, ObjectKind::kIndex));
   std::vector<IndexObject> out;
   for (const std::string& name : names) {
     auto sealed = backend_->Load({ObjectKind::kIndex, name});
@@ -127,8 +131,8 @@ Result<format::IndexedPack> Repository::ReadPackHeader(const PackId& id, uint64_
   ObjectName name{ObjectKind::kData, id.Hex()};
   if (size < format::kPackPreambleSize + format::kPackFooterSize)
     return Err(CorruptionError("pack " + id.Hex() + " is too short"));
-  ASSIGN_OR_RETURN(Bytes footer, backend_->Load(name, size - format::kPackFooterSize,
-                                                format::kPackFooterSize));
+  ASSIGN_OR_RETURN(Bytes footer,
+                   backend_->Load(name, size - format::kPackFooterSize, format::kPackFooterSize));
   ASSIGN_OR_RETURN(size_t tail_size, format::PackTailSize(footer));
   if (tail_size > size - format::kPackPreambleSize)
     return Err(CorruptionError("pack " + id.Hex() + ": header length exceeds the pack"));
@@ -139,8 +143,7 @@ Result<format::IndexedPack> Repository::ReadPackHeader(const PackId& id, uint64_
   return format::IndexedPack{id, contents->salt, size, std::move(contents->entries)};
 }
 
-Result<size_t> Repository::IndexOrphanPacks(
-    const std::function<void(const std::string&)>& warn) {
+Result<size_t> Repository::IndexOrphanPacks(const std::function<void(const std::string&)>& warn) {
   std::vector<std::pair<PackId, uint64_t>> orphans;
   RETURN_IF_ERROR(backend_->List(ObjectKind::kData, [&](const storage::ObjectInfo& info) {
     auto id = PackId::FromHex(info.name);

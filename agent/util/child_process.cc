@@ -62,8 +62,7 @@ std::vector<std::string> BuildEnvironment(
 }
 
 // Reads `fd` to EOF and hands each line (without its newline) to `output`.
-void ForwardLines(UniqueFd fd,
-                  const std::function<void(const std::string&)>& output) {
+void ForwardLines(UniqueFd fd, const std::function<void(const std::string&)>& output) {
   std::string line;
   char buffer[16384];
   for (;;) {
@@ -97,8 +96,7 @@ int ExitCodeOf(int wait_status) {
 bool HasExited(pid_t pid) {
   siginfo_t info{};
   for (;;) {
-    int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info,
-                      WEXITED | WNOHANG | WNOWAIT);
+    int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
     if (rc == 0) return info.si_pid == pid;
     if (errno != EINTR) return true;  // ECHILD: already reaped
   }
@@ -113,8 +111,7 @@ std::string DescribeTimeout(std::chrono::milliseconds timeout) {
 
 }  // namespace
 
-Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(
-    const CommandSpec& spec) {
+Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const CommandSpec& spec) {
   if (spec.command.empty()) return Err(InvalidArgumentError("empty command"));
 
   UniqueFd output_read, output_write, stdout_read, stdout_write;
@@ -139,16 +136,14 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(
   sigset_t all, none;
   sigfillset(&all);
   sigemptyset(&none);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-                                        POSIX_SPAWN_SETSIGDEF |
-                                        POSIX_SPAWN_SETSIGMASK);
+  ::posix_spawnattr_setflags(
+      &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   ::posix_spawnattr_setpgroup(&attr, 0);
   ::posix_spawnattr_setsigdefault(&attr, &all);
   ::posix_spawnattr_setsigmask(&attr, &none);
   ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   ::posix_spawn_file_actions_adddup2(
-      &actions, spec.capture_stdout ? stdout_write.get() : output_write.get(),
-      1);
+      &actions, spec.capture_stdout ? stdout_write.get() : output_write.get(), 1);
   ::posix_spawn_file_actions_adddup2(&actions, output_write.get(), 2);
   ::posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 
@@ -200,8 +195,7 @@ void ChildProcess::Kill(int signal) {
 Result<int> RunCommand(CommandSpec spec, std::chrono::milliseconds timeout,
                        const std::atomic<bool>* cancel) {
   spec.capture_stdout = false;
-  ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> child,
-                   ChildProcess::Start(spec));
+  ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> child, ChildProcess::Start(spec));
   using Clock = std::chrono::steady_clock;
   const Clock::time_point deadline = Clock::now() + timeout;
   bool cancelled = false;

@@ -46,8 +46,7 @@ int GetCpuNice();
 
 // Sets the I/O scheduling class; `level` must be 0..7 for kBestEffort and is
 // ignored otherwise.
-Status SetIoPriority(IoClass io_class, int level,
-                     PriorityScope scope = PriorityScope::kProcess);
+Status SetIoPriority(IoClass io_class, int level, PriorityScope scope = PriorityScope::kProcess);
 inline Status SetIoPriority(const IoPriority& priority,
                             PriorityScope scope = PriorityScope::kProcess) {
   return SetIoPriority(priority.io_class, priority.level, scope);

@@ -5,12 +5,11 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <thread>
-
-#include <CLI/CLI.hpp>
 
 #include "agent/daemon/agent_daemon.h"
 #include "agent/daemon/job_runner.h"
@@ -90,11 +89,13 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", args.state_dir,
                  "where status.json is kept (default: the config's state_dir, "
                  "/var/lib/coffre-agent)");
-  app.add_option("--log-level", args.log_level, "debug, info, warning or error (overrides the config)");
+  app.add_option("--log-level", args.log_level,
+                 "debug, info, warning or error (overrides the config)");
   app.add_flag("--check-config", args.check_config,
                "validate the configuration, print each job's next run, and exit");
-  app.add_option("--run", args.run_job, "run this job once now, in the foreground, and exit with "
-                                        "its exit code");
+  app.add_option("--run", args.run_job,
+                 "run this job once now, in the foreground, and exit with "
+                 "its exit code");
   app.footer(
       "Signals: SIGHUP reloads the configuration (a wrong one is refused and the old one kept); "
       "SIGTERM cancels running jobs cleanly and exits. Exit codes: those of coffre for --run; "

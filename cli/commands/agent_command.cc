@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "agent/daemon/agent_status.h"
-#include "cli/context.h"
 #include "agent/util/exit_codes.h"
+#include "cli/context.h"
 #include "cli/output/format.h"
 
 namespace coffre::cli {

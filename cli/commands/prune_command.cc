@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "agent/maintain/prune.h"
-#include "cli/context.h"
 #include "agent/util/exit_codes.h"
+#include "cli/context.h"
 #include "cli/output/format.h"
 #include "core/base/duration.h"
 
@@ -70,15 +70,13 @@ void RunPrune(Context& ctx, const PruneArgs& args) {
   if (ctx.global.quiet) return;
   if (args.dry_run) {
     std::cout << "would condemn " << s.unused_packs + s.repacked_packs << " of " << s.packs
-              << " packs (" << HumanBytes(s.condemned_bytes) << "), copying "
-              << s.repacked_blobs << " used blobs out of " << s.repacked_packs << " of them"
-              << std::endl;
+              << " packs (" << HumanBytes(s.condemned_bytes) << "), copying " << s.repacked_blobs
+              << " used blobs out of " << s.repacked_packs << " of them" << std::endl;
     return;
   }
-  std::cout << "deleted " << s.deleted_packs << " packs (" << HumanBytes(s.deleted_bytes)
-            << ")";
-  if (s.repacked_packs) std::cout << ", repacked " << s.repacked_packs << " into "
-                                  << HumanBytes(s.repacked_bytes);
+  std::cout << "deleted " << s.deleted_packs << " packs (" << HumanBytes(s.deleted_bytes) << ")";
+  if (s.repacked_packs)
+    std::cout << ", repacked " << s.repacked_packs << " into " << HumanBytes(s.repacked_bytes);
   if (s.plans_waiting)
     std::cout << "; " << s.plans_waiting
               << " plan(s) wait for backups that were running: the next prune deletes them";

@@ -7,7 +7,8 @@ namespace coffre {
 Result<std::chrono::seconds> ParseDuration(std::string_view text) {
   const std::string shown(text);
   auto bad = [&] {
-    return Err(InvalidArgumentError("'" + shown + "' is not a duration (like 90s, 30m, 1h30m, 2d)"));
+    return Err(
+        InvalidArgumentError("'" + shown + "' is not a duration (like 90s, 30m, 1h30m, 2d)"));
   };
   constexpr std::string_view kUnits = "wdhms";
   constexpr int64_t kSeconds[] = {7 * 86400, 86400, 3600, 60, 1};

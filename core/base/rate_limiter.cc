@@ -33,8 +33,8 @@ void RateLimiter::Acquire(uint64_t bytes) {
     const Clock::time_point now = timing_.now();
     if (now > last_refill_) {
       const double elapsed = std::chrono::duration<double>(now - last_refill_).count();
-      tokens_ = std::min(static_cast<double>(burst_),
-                         tokens_ + elapsed * static_cast<double>(rate_));
+      tokens_ =
+          std::min(static_cast<double>(burst_), tokens_ + elapsed * static_cast<double>(rate_));
       last_refill_ = now;
     }
     tokens_ -= static_cast<double>(bytes);

@@ -24,7 +24,7 @@ class RateLimiter {
   using Clock = std::chrono::steady_clock;
   // Where time comes from; tests pass a fake clock whose sleep advances it.
   struct Timing {
-    std::function<Clock::time_point()> now;            // default: steady_clock
+    std::function<Clock::time_point()> now;               // default: steady_clock
     std::function<void(std::chrono::nanoseconds)> sleep;  // default: sleep_for
   };
 

@@ -14,7 +14,8 @@ constexpr uint8_t kRecordPlan = 2;
 
 Result<LockKind> ReadKind(Reader& r) {
   ASSIGN_OR_RETURN(uint8_t kind, r.U8());
-  if (kind < 1 || kind > 3) return Err(CorruptionError("lock: unknown kind " + std::to_string(kind)));
+  if (kind < 1 || kind > 3)
+    return Err(CorruptionError("lock: unknown kind " + std::to_string(kind)));
   return static_cast<LockKind>(kind);
 }
 
@@ -49,9 +50,12 @@ Result<PrunePlan> DecodePlan(Reader& r) {
 
 const char* LockKindName(LockKind kind) {
   switch (kind) {
-    case LockKind::kBackup: return "backup";
-    case LockKind::kRead: return "read";
-    case LockKind::kPrune: return "prune";
+    case LockKind::kBackup:
+      return "backup";
+    case LockKind::kRead:
+      return "read";
+    case LockKind::kPrune:
+      return "prune";
   }
   return "unknown";
 }

@@ -44,8 +44,8 @@ struct Lock {
 };
 
 struct PrunePlan {
-  int64_t created_ns = 0;          // when the plan was published
-  std::vector<PackId> condemned;   // sorted, no duplicates
+  int64_t created_ns = 0;         // when the plan was published
+  std::vector<PackId> condemned;  // sorted, no duplicates
   bool operator==(const PrunePlan&) const = default;
 };
 

@@ -30,13 +30,10 @@ ThrottledBackend::ThrottledBackend(std::shared_ptr<Backend> base,
                                    std::shared_ptr<RateLimiter> limiter)
     : base_(std::move(base)), limiter_(std::move(limiter)) {}
 
-ThrottledBackend::ThrottledBackend(std::shared_ptr<Backend> base,
-                                   uint64_t bytes_per_second)
-    : ThrottledBackend(std::move(base),
-                       std::make_shared<RateLimiter>(bytes_per_second)) {}
+ThrottledBackend::ThrottledBackend(std::shared_ptr<Backend> base, uint64_t bytes_per_second)
+    : ThrottledBackend(std::move(base), std::make_shared<RateLimiter>(bytes_per_second)) {}
 
-Result<std::unique_ptr<ObjectWriter>> ThrottledBackend::NewWriter(
-    const ObjectName& object) {
+Result<std::unique_ptr<ObjectWriter>> ThrottledBackend::NewWriter(const ObjectName& object) {
   ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, base_->NewWriter(object));
   return std::unique_ptr<ObjectWriter>(
       std::make_unique<ThrottledWriter>(std::move(writer), *limiter_));

@@ -20,23 +20,18 @@ namespace coffre::storage {
 class ThrottledBackend : public Backend {
  public:
   // Shares `limiter` (not null) with whoever else holds it.
-  ThrottledBackend(std::shared_ptr<Backend> base,
-                   std::shared_ptr<RateLimiter> limiter);
+  ThrottledBackend(std::shared_ptr<Backend> base, std::shared_ptr<RateLimiter> limiter);
   // A limiter of its own at `bytes_per_second` (0: no limit).
   ThrottledBackend(std::shared_ptr<Backend> base, uint64_t bytes_per_second);
 
   Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override;
   Status Save(const ObjectName& object, ByteView data) override;
-  Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0,
-                     uint64_t length = 0) override {
+  Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0, uint64_t length = 0) override {
     return base_->Load(object, offset, length);
   }
-  Result<uint64_t> Stat(const ObjectName& object) override {
-    return base_->Stat(object);
-  }
+  Result<uint64_t> Stat(const ObjectName& object) override { return base_->Stat(object); }
   Status Remove(const ObjectName& object) override { return base_->Remove(object); }
-  Status List(ObjectKind kind,
-              const std::function<Status(const ObjectInfo&)>& fn) override {
+  Status List(ObjectKind kind, const std::function<Status(const ObjectInfo&)>& fn) override {
     return base_->List(kind, fn);
   }
   size_t ParallelWrites() const override { return base_->ParallelWrites(); }

@@ -2,10 +2,9 @@
 // file, one small source file), for the job runner and daemon tests.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
-
-#include <catch2/catch.hpp>
 
 #include "agent/daemon/agent_config.h"
 #include "agent/repo/open_backend.h"

@@ -247,8 +247,7 @@ TEST_CASE("a configuration file is read from disk, and a missing one is not foun
   CHECK(missing.error().code() == ErrorCode::kNotFound);
 }
 
-TEST_CASE("log levels and hook timeouts parse their documented forms",
-          "[unit][agent_config]") {
+TEST_CASE("log levels and hook timeouts parse their documented forms", "[unit][agent_config]") {
   CHECK(*ParseLogLevel("debug") == LogLevel::kDebug);
   CHECK(std::string(LogLevelName(LogLevel::kWarning)) == "warning");
   CHECK(*ParseHookTimeout("90s") == 90);

@@ -3,10 +3,9 @@
 // down is caught up at start, once; a stop request ends the loop.
 #include "agent/daemon/agent_daemon.h"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <thread>
-
-#include <catch2/catch.hpp>
 
 #include "tests/support/local_job.h"
 
@@ -60,7 +59,8 @@ struct Fixture {
   }
 };
 
-TEST_CASE("the daemon runs a job when the clock reaches its schedule, once", "[unit][agent_daemon]") {
+TEST_CASE("the daemon runs a job when the clock reaches its schedule, once",
+          "[unit][agent_daemon]") {
   Fixture f;
   FakeClock clock(kT0);
   AgentDaemon daemon("", "", f.config, clock, f.log);

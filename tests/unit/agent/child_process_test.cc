@@ -8,11 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
-
-#include <catch2/catch.hpp>
 
 namespace coffre {
 namespace {
@@ -31,9 +30,8 @@ struct Lines {
   }
   bool Await(const std::string& line) {
     std::unique_lock<std::mutex> lock(mu);
-    return cv.wait_for(lock, std::chrono::seconds(30), [&] {
-      return std::find(lines.begin(), lines.end(), line) != lines.end();
-    });
+    return cv.wait_for(lock, std::chrono::seconds(30),
+                       [&] { return std::find(lines.begin(), lines.end(), line) != lines.end(); });
   }
   std::mutex mu;
   std::condition_variable cv;
@@ -57,8 +55,7 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-TEST_CASE("a child's exit code is returned as the shell would report it",
-          "[unit][child_process]") {
+TEST_CASE("a child's exit code is returned as the shell would report it", "[unit][child_process]") {
   CHECK(Run("true") == 0);
   CHECK(Run("exit 3") == 3);
   CHECK(Run("coffre-no-such-command-4711") == 127);
@@ -76,21 +73,17 @@ TEST_CASE("an empty command is refused", "[unit][child_process]") {
   CHECK(child.error().code() == ErrorCode::kInvalidArgument);
 }
 
-TEST_CASE("added variables reach the child and replace inherited ones",
-          "[unit][child_process]") {
+TEST_CASE("added variables reach the child and replace inherited ones", "[unit][child_process]") {
   ::setenv("COFFRE_CHILD_TEST_OLD", "old", 1);
   Lines lines;
   CHECK(Run("echo \"$COFFRE_JOB\"; echo \"$COFFRE_CHILD_TEST_OLD\"; "
             "env | grep -c '^COFFRE_CHILD_TEST_OLD='",
-            &lines,
-            {{"COFFRE_JOB", "nightly server"},
-             {"COFFRE_CHILD_TEST_OLD", "new"}}) == 0);
+            &lines, {{"COFFRE_JOB", "nightly server"}, {"COFFRE_CHILD_TEST_OLD", "new"}}) == 0);
   ::unsetenv("COFFRE_CHILD_TEST_OLD");
   CHECK(lines.lines == std::vector<std::string>{"nightly server", "new", "1"});
 }
 
-TEST_CASE("stdout and stderr arrive line by line, long lines in pieces",
-          "[unit][child_process]") {
+TEST_CASE("stdout and stderr arrive line by line, long lines in pieces", "[unit][child_process]") {
   Lines lines;
   CHECK(Run("printf 'one\\ntwo\\n'; echo three >&2; "
             "head -c 10000 /dev/zero | tr '\\0' x; echo; printf last",
@@ -105,8 +98,7 @@ TEST_CASE("stdout and stderr arrive line by line, long lines in pieces",
   CHECK(lines.lines[6] == "last");
 }
 
-TEST_CASE("output without a sink is discarded and stdin reads as empty",
-          "[unit][child_process]") {
+TEST_CASE("output without a sink is discarded and stdin reads as empty", "[unit][child_process]") {
   CHECK(Run("head -c 1000000 /dev/zero; echo noise >&2") == 0);
   Lines lines;
   CHECK(Run("read line; echo \"read=$?\"", &lines) == 0);
@@ -137,8 +129,7 @@ TEST_CASE("captured stdout is read in full while stderr still goes to output",
   CHECK(lines.lines == std::vector<std::string>{"starting"});
 }
 
-TEST_CASE("the child inherits no descriptor of the agent but 0, 1 and 2",
-          "[unit][child_process]") {
+TEST_CASE("the child inherits no descriptor of the agent but 0, 1 and 2", "[unit][child_process]") {
   // Opened without O_CLOEXEC, as a careless library would.
   int leaky = ::open("/dev/null", O_RDONLY);
   REQUIRE(leaky > 2);
@@ -167,8 +158,7 @@ TEST_CASE("Kill reaches every process of a pipeline", "[unit][child_process]") {
   CHECK(SecondsSince(start) < 20);
 }
 
-TEST_CASE("destroying a running child kills and reaps it",
-          "[unit][child_process]") {
+TEST_CASE("destroying a running child kills and reaps it", "[unit][child_process]") {
   pid_t pid;
   {
     auto child = ChildProcess::Start({.command = "sleep 60"});
@@ -180,8 +170,7 @@ TEST_CASE("destroying a running child kills and reaps it",
   CHECK(errno == ESRCH);
 }
 
-TEST_CASE("RunCommand returns the exit code and forwards output",
-          "[unit][child_process]") {
+TEST_CASE("RunCommand returns the exit code and forwards output", "[unit][child_process]") {
   Lines lines;
   auto code = RunCommand({.command = "echo hook ran; exit 4",
                           .capture_stdout = true,  // ignored
@@ -191,8 +180,7 @@ TEST_CASE("RunCommand returns the exit code and forwards output",
   CHECK(lines.lines == std::vector<std::string>{"hook ran"});
 }
 
-TEST_CASE("RunCommand stops a command that outlives its timeout",
-          "[unit][child_process]") {
+TEST_CASE("RunCommand stops a command that outlives its timeout", "[unit][child_process]") {
   const auto start = Clock::now();
   auto code = RunCommand({.command = "sleep 60 | sleep 60"}, milliseconds(200));
   REQUIRE_FALSE(code);
@@ -201,13 +189,11 @@ TEST_CASE("RunCommand stops a command that outlives its timeout",
   CHECK(SecondsSince(start) < 20);
 }
 
-TEST_CASE("RunCommand stops a command once the cancel flag is set",
-          "[unit][child_process]") {
+TEST_CASE("RunCommand stops a command once the cancel flag is set", "[unit][child_process]") {
   std::atomic<bool> cancel{false};
   const auto start = Clock::now();
   auto code = RunCommand(
-      {.command = "echo ready; sleep 60",
-       .output = [&](const std::string&) { cancel = true; }},
+      {.command = "echo ready; sleep 60", .output = [&](const std::string&) { cancel = true; }},
       milliseconds(600000), &cancel);
   REQUIRE_FALSE(code);
   CHECK(code.error().code() == ErrorCode::kCancelled);

@@ -4,11 +4,10 @@
 // job and saves no snapshot.
 #include "agent/daemon/job_runner.h"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include <catch2/catch.hpp>
 
 #include "agent/repo/open_backend.h"
 #include "agent/util/priority.h"
@@ -83,8 +82,7 @@ TEST_CASE("a job backs up with its dump, then forgets and prunes by its retentio
   CHECK(seen.find("COFFRE_EXIT_CODE=0") != std::string::npos);
 }
 
-TEST_CASE("a dump command that fails fails the job and saves no snapshot",
-          "[unit][job_runner]") {
+TEST_CASE("a dump command that fails fails the job and saves no snapshot", "[unit][job_runner]") {
   Fixture f;
   f.job.dumps = {{"/dumps/broken.sql", "echo partial; exit 4"}};
   LastRun run = RunJob(f.job, f.settings, f.log, nullptr);

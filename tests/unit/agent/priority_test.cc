@@ -9,12 +9,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <future>
 #include <sstream>
 #include <thread>
-
-#include <catch2/catch.hpp>
 
 namespace coffre {
 namespace {
@@ -62,8 +61,7 @@ struct WaitingThread {
   std::thread thread;
 };
 
-TEST_CASE("a higher nice value reaches every thread, old and new",
-          "[unit][priority]") {
+TEST_CASE("a higher nice value reaches every thread, old and new", "[unit][priority]") {
   CHECK(InChild([] {
           const int target = std::min(GetCpuNice() + 5, 19);
           WaitingThread<int> old_thread([] { return GetCpuNice(); });
@@ -80,8 +78,7 @@ TEST_CASE("a higher nice value reaches every thread, old and new",
         }) == 0);
 }
 
-TEST_CASE("a thread-scoped nice value leaves the other threads alone",
-          "[unit][priority]") {
+TEST_CASE("a thread-scoped nice value leaves the other threads alone", "[unit][priority]") {
   const int before = GetCpuNice();
   const int target = std::min(before + 3, 19);
   int in_thread = -100;
@@ -95,8 +92,7 @@ TEST_CASE("a thread-scoped nice value leaves the other threads alone",
   CHECK(GetCpuNice() == before);
 }
 
-TEST_CASE("lowering the nice value without privileges is refused",
-          "[unit][priority]") {
+TEST_CASE("lowering the nice value without privileges is refused", "[unit][priority]") {
   CHECK(InChild([] {
           if (::getuid() == 0 && ::setuid(65534) != 0) return 1;
           const int current = GetCpuNice();
@@ -107,8 +103,7 @@ TEST_CASE("lowering the nice value without privileges is refused",
         }) == 0);
 }
 
-TEST_CASE("an idle I/O class reads back on every thread, old and new",
-          "[unit][priority]") {
+TEST_CASE("an idle I/O class reads back on every thread, old and new", "[unit][priority]") {
   CHECK(InChild([] {
           WaitingThread<IoClass> old_thread(
               [] { return GetIoPriority().value_or(IoPriority{}).io_class; });
@@ -133,8 +128,7 @@ TEST_CASE("an idle I/O class reads back on every thread, old and new",
         }) == 0);
 }
 
-TEST_CASE("a thread-scoped I/O class leaves the other threads alone",
-          "[unit][priority]") {
+TEST_CASE("a thread-scoped I/O class leaves the other threads alone", "[unit][priority]") {
   auto before = GetIoPriority();
   REQUIRE(before);
   REQUIRE(before->io_class != IoClass::kIdle);
@@ -157,15 +151,13 @@ TEST_CASE("priorities out of range are refused", "[unit][priority]") {
   CHECK(SetIoPriority(IoClass::kBestEffort, -1).code() == ErrorCode::kInvalidArgument);
 }
 
-TEST_CASE("ParseIoPriority reads the four forms and refuses the rest",
-          "[unit][priority]") {
+TEST_CASE("ParseIoPriority reads the four forms and refuses the rest", "[unit][priority]") {
   struct Case {
     const char* text;
     IoClass io_class;
     int level;
   };
-  for (const Case& c : {Case{"idle", IoClass::kIdle, 0},
-                        Case{"none", IoClass::kNone, 0},
+  for (const Case& c : {Case{"idle", IoClass::kIdle, 0}, Case{"none", IoClass::kNone, 0},
                         Case{"best-effort", IoClass::kBestEffort, 4},
                         Case{"best-effort:0", IoClass::kBestEffort, 0},
                         Case{"best-effort:7", IoClass::kBestEffort, 7}}) {
@@ -178,9 +170,8 @@ TEST_CASE("ParseIoPriority reads the four forms and refuses the rest",
       CHECK(FormatIoPriority(*parsed) == c.text);
     }
   }
-  for (const char* text : {"", "Idle", "idle:3", "best-effort:8", "best-effort:",
-                           "best-effort:-1", "best-effort:07", "best-effort:3 ",
-                           "realtime", "rt:0", "3", "be:2"}) {
+  for (const char* text : {"", "Idle", "idle:3", "best-effort:8", "best-effort:", "best-effort:-1",
+                           "best-effort:07", "best-effort:3 ", "realtime", "rt:0", "3", "be:2"}) {
     INFO(text);
     auto parsed = ParseIoPriority(text);
     REQUIRE_FALSE(parsed);

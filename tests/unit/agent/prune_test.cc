@@ -8,13 +8,12 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
-
-#include <catch2/catch.hpp>
 
 #include "agent/backup/archiver.h"
 #include "agent/maintain/checker.h"
@@ -60,7 +59,8 @@ class Fixture {
     for (const auto& [name, spec] : contents) {
       Bytes data = testing::RandomBytes(spec.first, spec.second);
       std::ofstream out(src + "/" + name, std::ios::binary);
-      out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+      out.write(reinterpret_cast<const char*>(data.data()),
+                static_cast<std::streamsize>(data.size()));
     }
   }
 
@@ -72,8 +72,8 @@ class Fixture {
   }
 
   // Restores `snapshot` and compares every file with `contents`.
-  void ExpectRestores(repo::Repository& r, const format::Snapshot& snapshot,
-                      const std::string& src, const Contents& contents) {
+  void ExpectRestores(repo::Repository& r, const format::Snapshot& snapshot, const std::string& src,
+                      const Contents& contents) {
     testing::TempDir target;
     restore::RestoreOptions o;
     o.target = target.path();
@@ -318,8 +318,8 @@ TEST_CASE("backups running while prune runs lose nothing, many times over", "[un
     for (int round = 0; round < kRounds; ++round) {
       Contents contents;
       for (int k = 0; k < 4; ++k)  // half the files change every round
-        contents["f" + std::to_string(k) + ".bin"] = {uint64_t(100 + round / 2 + k * (k % 2 ? round : 1)),
-                                                      size_t(150'000 + 10'000 * k)};
+        contents["f" + std::to_string(k) + ".bin"] = {
+            uint64_t(100 + round / 2 + k * (k % 2 ? round : 1)), size_t(150'000 + 10'000 * k)};
       Fixture::Fill(src, contents);
       auto result = Fixture::Backup(*repo, src);
       if (!result) {

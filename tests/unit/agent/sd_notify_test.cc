@@ -7,11 +7,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-
-#include <catch2/catch.hpp>
 
 #include "agent/util/fd.h"
 #include "tests/support/temp_dir.h"

@@ -3,11 +3,10 @@
 #include "core/base/rate_limiter.h"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 namespace coffre {
 namespace {
@@ -44,9 +43,7 @@ struct FakeTime {
 };
 
 // |a - b| <= 1 ms
-bool Near(nanoseconds a, nanoseconds b) {
-  return std::chrono::abs(a - b) <= milliseconds(1);
-}
+bool Near(nanoseconds a, nanoseconds b) { return std::chrono::abs(a - b) <= milliseconds(1); }
 
 TEST_CASE("a rate of zero never waits", "[unit][rate_limiter]") {
   FakeTime time;
@@ -55,8 +52,7 @@ TEST_CASE("a rate of zero never waits", "[unit][rate_limiter]") {
   CHECK(time.sleeps.empty());
 }
 
-TEST_CASE("the first second of the rate goes at once, the rest is paced",
-          "[unit][rate_limiter]") {
+TEST_CASE("the first second of the rate goes at once, the rest is paced", "[unit][rate_limiter]") {
   FakeTime time;
   RateLimiter limiter(kMiB, time.Timing());
   CHECK(limiter.burst() == kMiB);
@@ -78,8 +74,7 @@ TEST_CASE("a sustained upload averages the rate", "[unit][rate_limiter]") {
   CHECK(Near(time.Elapsed(), seconds(9)));
 }
 
-TEST_CASE("one request larger than the bucket waits for its whole debt",
-          "[unit][rate_limiter]") {
+TEST_CASE("one request larger than the bucket waits for its whole debt", "[unit][rate_limiter]") {
   FakeTime time;
   RateLimiter limiter(kMiB, time.Timing());
   limiter.Acquire(5 * kMiB);
@@ -87,8 +82,7 @@ TEST_CASE("one request larger than the bucket waits for its whole debt",
   CHECK(Near(time.sleeps[0], seconds(4)));
 }
 
-TEST_CASE("idle time refills the bucket up to the burst only",
-          "[unit][rate_limiter]") {
+TEST_CASE("idle time refills the bucket up to the burst only", "[unit][rate_limiter]") {
   FakeTime time;
   RateLimiter limiter(kMiB, time.Timing());
   limiter.Acquire(kMiB);
@@ -109,8 +103,7 @@ TEST_CASE("a slow rate still allows a burst of 256 KiB", "[unit][rate_limiter]")
   CHECK(Near(time.sleeps[0], seconds(1)));
 }
 
-TEST_CASE("threads share one bucket and queue behind each other's debt",
-          "[unit][rate_limiter]") {
+TEST_CASE("threads share one bucket and queue behind each other's debt", "[unit][rate_limiter]") {
   // The clock stands still: each thread's wait shows the queue it joined.
   FakeTime time(/*advance_on_sleep=*/false);
   RateLimiter limiter(kMiB, time.Timing());

@@ -3,10 +3,9 @@
 // backend contract itself is checked by the conformance suite.
 #include "core/storage/throttled_backend.h"
 
+#include <catch2/catch.hpp>
 #include <mutex>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "core/storage/memory_backend.h"
 
@@ -53,12 +52,9 @@ struct Stack {
 
 ObjectName Data(char c) { return {ObjectKind::kData, std::string(64, c)}; }
 
-bool Near(nanoseconds a, nanoseconds b) {
-  return std::chrono::abs(a - b) <= milliseconds(1);
-}
+bool Near(nanoseconds a, nanoseconds b) { return std::chrono::abs(a - b) <= milliseconds(1); }
 
-TEST_CASE("a throttled backend forwards every call and its answer",
-          "[unit][storage]") {
+TEST_CASE("a throttled backend forwards every call and its answer", "[unit][storage]") {
   Stack stack;
   Backend& backend = *stack.throttled;
   REQUIRE(backend.Save(Data('a'), AsBytes("pack")).ok());
@@ -76,10 +72,13 @@ TEST_CASE("a throttled backend forwards every call and its answer",
   CHECK(stack.memory->Load(Data('b')).value() == ToBytes("streamed"));
 
   std::vector<std::string> names;
-  REQUIRE(backend.List(ObjectKind::kData, [&](const ObjectInfo& info) {
-    names.push_back(info.name);
-    return Status::Ok();
-  }).ok());
+  REQUIRE(backend
+              .List(ObjectKind::kData,
+                    [&](const ObjectInfo& info) {
+                      names.push_back(info.name);
+                      return Status::Ok();
+                    })
+              .ok());
   CHECK(names.size() == 2);
   REQUIRE(backend.Remove(Data('a')).ok());
   CHECK(stack.memory->Stat(Data('a')).error().code() == ErrorCode::kNotFound);
@@ -103,8 +102,7 @@ TEST_CASE("a throttled backend paces saves to its rate", "[unit][storage]") {
   CHECK(Near(stack.Slept(), seconds(8)));
 }
 
-TEST_CASE("a throttled backend paces each piece of a streamed object",
-          "[unit][storage]") {
+TEST_CASE("a throttled backend paces each piece of a streamed object", "[unit][storage]") {
   Stack stack;
   auto writer = stack.throttled->NewWriter(Data('a'));
   REQUIRE(writer);
@@ -116,17 +114,15 @@ TEST_CASE("a throttled backend paces each piece of a streamed object",
   CHECK(stack.memory->Stat(Data('a')).value() == 3 * kMiB);
 }
 
-TEST_CASE("a throttled backend never waits to read, stat or list",
-          "[unit][storage]") {
+TEST_CASE("a throttled backend never waits to read, stat or list", "[unit][storage]") {
   Stack stack;
   Bytes big(8 * kMiB, 7);
   REQUIRE(stack.memory->Save(Data('a'), big).ok());
   for (int i = 0; i < 10; ++i) {
     CHECK(stack.throttled->Load(Data('a')).value().size() == big.size());
     CHECK(stack.throttled->Stat(Data('a')).value() == big.size());
-    CHECK(stack.throttled->List(ObjectKind::kData, [](const ObjectInfo&) {
-      return Status::Ok();
-    }).ok());
+    CHECK(stack.throttled->List(ObjectKind::kData, [](const ObjectInfo&) { return Status::Ok(); })
+              .ok());
   }
   CHECK(stack.sleeps.empty());
 }
