@@ -6,33 +6,17 @@
 
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <string_view>
 
 #include "agent/repo/open_backend.h"
 #include "agent/util/exit_codes.h"
+#include "agent/util/secret_file.h"
 #include "core/base/byte_size.h"
 
 namespace coffre::cli {
 
 namespace {
-
-std::string FirstLine(const std::string& text) {
-  std::string line = text.substr(0, text.find('\n'));
-  if (!line.empty() && line.back() == '\r') line.pop_back();
-  return line;
-}
-
-// The first line of a secret's file (`what`: "password", "token").
-Result<std::string> ReadSecretFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Err(ErrnoStatus(errno, "cannot read " + what + " file " + path));
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string line = FirstLine(content);
-  if (line.empty()) return Err(AuthFailedError(what + " file " + path + " is empty"));
-  return line;
-}
 
 Result<std::string> ReadPasswordFile(const std::string& path) {
   return ReadSecretFile(path, "password");

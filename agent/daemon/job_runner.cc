@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <ctime>
-#include <fstream>
 
 #include "agent/backup/archiver.h"
 #include "agent/maintain/forget.h"
@@ -11,28 +10,18 @@
 #include "agent/util/child_process.h"
 #include "agent/util/exit_codes.h"
 #include "agent/util/priority.h"
+#include "agent/util/secret_file.h"
 
 namespace coffre::daemon {
 
 namespace {
-
-// The first line of a secret file, without its newline.
-Result<std::string> ReadFirstLine(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  if (!in) return Err(ErrnoStatus(errno, std::string("cannot read the ") + what + " file " + path));
-  std::string line;
-  std::getline(in, line);
-  if (line.empty())
-    return Err(AuthFailedError(std::string("the ") + what + " file " + path + " is empty"));
-  return line;
-}
 
 Result<std::unique_ptr<repo::Repository>> OpenJobRepository(const JobConfig& job,
                                                             const AgentSettings& settings,
                                                             std::shared_ptr<RateLimiter> shared) {
   repo::BackendOptions options;
   if (!job.token_file.empty()) {
-    ASSIGN_OR_RETURN(options.token, ReadFirstLine(job.token_file, "token"));
+    ASSIGN_OR_RETURN(options.token, ReadSecretFile(job.token_file, "token"));
   }
   options.ca_file = job.cacert;
   if (job.limit_upload) {
@@ -42,7 +31,7 @@ Result<std::unique_ptr<repo::Repository>> OpenJobRepository(const JobConfig& job
   } else {
     options.limit_upload = settings.limit_upload;
   }
-  ASSIGN_OR_RETURN(std::string passphrase, ReadFirstLine(job.password_file, "password"));
+  ASSIGN_OR_RETURN(std::string passphrase, ReadSecretFile(job.password_file, "password"));
   ASSIGN_OR_RETURN(auto backend, repo::OpenBackend(job.repo, options));
   return repo::Repository::Open(std::move(backend), AsBytes(passphrase));
 }
