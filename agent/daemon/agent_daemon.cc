@@ -122,12 +122,10 @@ void AgentDaemon::ReapFinished() {
 void AgentDaemon::StartDueJobs(int64_t now) {
   for (const JobConfig& job : config_.jobs) {
     if (running_.count(job.name)) continue;
-    std::optional<int64_t> last;
     {
       std::lock_guard<std::mutex> guard(mu_);
-      if (auto it = last_runs_.find(job.name); it != last_runs_.end()) last = it->second.started;
+      if (NextRunLocked(job, now) > now) continue;
     }
-    if (NextRunTime(job.schedule, last, status_.since, now) > now) continue;
     if (auto busy = busy_repos_.find(job.repo); busy != busy_repos_.end()) {
       log_.Debug("job " + job.name + ": waits for job " + busy->second + " on the same repository");
       continue;
@@ -161,14 +159,18 @@ void AgentDaemon::StartDueJobs(int64_t now) {
   }
 }
 
+int64_t AgentDaemon::NextRunLocked(const JobConfig& job, int64_t now) const {
+  std::optional<int64_t> last;
+  if (auto it = last_runs_.find(job.name); it != last_runs_.end()) last = it->second.started;
+  return NextRunTime(job.schedule, last, status_.since, now);
+}
+
 int64_t AgentDaemon::NextWake(int64_t now) {
   int64_t wake = kNever;
   std::lock_guard<std::mutex> guard(mu_);
   for (const JobConfig& job : config_.jobs) {
     if (running_.count(job.name)) continue;  // its end wakes us
-    std::optional<int64_t> last;
-    if (auto it = last_runs_.find(job.name); it != last_runs_.end()) last = it->second.started;
-    int64_t next = NextRunTime(job.schedule, last, status_.since, now);
+    int64_t next = NextRunLocked(job, now);
     // Due but waiting for its repository or a slot: a job's end wakes us.
     if (next > now) wake = std::min(wake, next);
   }
@@ -186,12 +188,9 @@ Status AgentDaemon::SaveStatus(int64_t now) {
     js.repo = job.repo;
     js.schedule = job.schedule.text;
     js.running = running_.count(job.name) > 0 && !running_.at(job.name)->done;
-    std::optional<int64_t> last;
-    if (auto it = last_runs_.find(job.name); it != last_runs_.end()) {
-      last = it->second.started;
-      if (it->second.finished) js.last_run = it->second;
-    }
-    int64_t next = NextRunTime(job.schedule, last, status_.since, now);
+    if (auto it = last_runs_.find(job.name); it != last_runs_.end() && it->second.finished)
+      js.last_run = it->second;
+    int64_t next = NextRunLocked(job, now);
     if (next != kNever) js.next_run = js.running ? std::max(next, now) : next;
     status_.jobs.push_back(std::move(js));
   }

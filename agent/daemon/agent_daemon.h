@@ -50,6 +50,8 @@ class AgentDaemon {
   void ApplySettings();
   void StartDueJobs(int64_t now);
   void ReapFinished();
+  // When `job` runs next, from its last start (caller holds mu_).
+  int64_t NextRunLocked(const JobConfig& job, int64_t now) const;
   int64_t NextWake(int64_t now);
   Status SaveStatus(int64_t now);
   const std::string& state_dir() const;
