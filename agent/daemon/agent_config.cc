@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "agent/backup/command_source.h"
+#include "agent/backup/exclude_rules.h"
 #include "agent/daemon/config_values.h"
 #include "agent/maintain/forget.h"
 #include "agent/util/fd.h"
@@ -160,6 +162,19 @@ Status ReadJob(const Field& table, JobConfig* j) {
   }
   if (j->repo.rfind("https://", 0) == 0 && j->token_file.empty()) {
     return job.Bad("token_file is missing (a vault repository needs a token)");
+  }
+  // Rules the backup would refuse at run time are refused at load, where
+  // the message can name the file and the job. (The run still checks.)
+  backup::ExcludeRules rules;
+  rules.patterns = j->exclude;
+  rules.if_present = j->exclude_if_present;
+  if (auto filter = backup::ExcludeFilter::Compile(rules); !filter) {
+    return job.Bad("exclude: " + filter.error().message());
+  }
+  std::vector<backup::CommandSource> dumps;
+  for (const DumpConfig& d : j->dumps) dumps.push_back({d.path, d.command});
+  if (Status s = backup::CheckCommandSources(j->paths, dumps); !s.ok()) {
+    return job.Bad("dump: " + s.message());
   }
   return Status::Ok();
 }

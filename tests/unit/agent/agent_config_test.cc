@@ -215,6 +215,10 @@ TEST_CASE("each kind of mistake is refused with one line naming where it is",
       {(job + "[[job.dump]]\npath = \"/a\"\ncommand = \"x\"\n[[job.dump]]\npath = \"/a\"\n"
               "command = \"y\"\n"),
        "job 'web': dump #2: path '/a' is given twice"},
+      {(job + "exclude = [\"[abc\"]\n"), "job 'web': exclude: "},
+      {JobWith("paths = [\"/srv\"]\n[[job.dump]]\npath = \"/srv/db.sql\"\ncommand = \"x\"\n",
+               "paths"),
+       "job 'web': dump: "},
   };
   for (const Mistake& m : mistakes) {
     INFO(m.toml);
