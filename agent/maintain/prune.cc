@@ -69,6 +69,7 @@ class Pruner {
   const PruneOptions& options_;
   UsedBlobs used_;
   format::SessionId own_session_{};
+  int64_t own_plan_visible_ns_ = 0;  // when this run's plan save returned
   PruneStats stats_;
 };
 
@@ -115,9 +116,20 @@ Status Pruner::Mark() {
   // The copies are indexed before the plan hides the originals, so a used
   // blob is never out of every reader's index.
   std::sort(plan.condemned.begin(), plan.condemned.end());
+  // A backup that listed the plans just before this one became visible
+  // took its lock before then: the sweep waits for backups whose lock is
+  // older than visible_by_ns, so that time must really be after the save.
   plan.created_ns = repo::NowNs();
+  plan.visible_by_ns = plan.created_ns + options_.publish_margin.count();
   ASSIGN_OR_RETURN(ObjectId id, repo_.SaveLockRecord(plan));
+  const int64_t published = repo::NowNs();
+  if (published > plan.visible_by_ns) {
+    (void)repo_.backend().Remove({ObjectKind::kLock, id.Hex()});
+    return UnavailableError("saving the prune plan took longer than its margin; nothing was "
+                            "condemned: run prune again");
+  }
   stats_.plan = id;
+  own_plan_visible_ns_ = published;
   return Status::Ok();
 }
 
@@ -165,13 +177,16 @@ Status Pruner::Sweep() {
     const auto* plan = std::get_if<format::PrunePlan>(&listing.record);
     if (!plan) continue;
     bool ready = now - plan->created_ns >= options_.grace.count();
+    // This run's own plan: the time its save returned is known exactly.
+    const int64_t visible =
+        stats_.plan && *stats_.plan == listing.id ? own_plan_visible_ns_ : plan->visible_by_ns;
     for (const format::Lock* lock : live) {
-      // A backup that began before the plan (give or take the clocks) may
-      // have loaded an index that still named the condemned packs. A reader
-      // (restore, check) may read condemned packs whenever it began.
+      // A backup that began before the plan was visible (give or take the
+      // clocks) may have loaded an index that still named the condemned
+      // packs. A reader (restore, check) may read them whenever it began.
       if (lock->kind == format::LockKind::kRead ||
           (lock->kind == format::LockKind::kBackup &&
-           lock->created_ns <= plan->created_ns + options_.clock_skew.count()))
+           lock->created_ns <= visible + options_.clock_skew.count()))
         ready = false;
     }
     if (ready) {

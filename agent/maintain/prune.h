@@ -6,9 +6,9 @@
 //   copied into new packs, then are condemned too. The condemned list is
 //   published as a PrunePlan under locks/; from then on every reader treats
 //   those packs as gone, so no new backup deduplicates against them.
-// - sweep: a plan older than `grace`, once no backup, restore or check that
-//   began before it (plus `clock_skew`) still holds a live lock, is carried
-//   out: packs that a snapshot saved in the meantime uses are kept (put back
+// - sweep: a plan older than `grace`, once no backup that began before it
+//   was visible (plus `clock_skew`), and no restore or check, still holds a
+//   live lock, is carried out: packs that a snapshot saved in the meantime uses are kept (put back
 //   in the index), index objects naming the others are rewritten, then the
 //   packs, the superseded index objects and the plan are deleted.
 // One run marks, then sweeps every plan that is ripe (its own included, so
@@ -35,6 +35,9 @@ struct PruneOptions {
   std::chrono::nanoseconds grace{0};
   // How far apart two hosts' clocks may be (lock times come from each host).
   std::chrono::nanoseconds clock_skew{std::chrono::minutes(5)};
+  // The plan records now + this as the time it is surely visible by; a save
+  // slower than that is undone (nothing condemned) and the prune fails.
+  std::chrono::nanoseconds publish_margin{std::chrono::minutes(1)};
   repo::LockTiming timing;
   const std::atomic<bool>* cancel = nullptr;
   std::function<void(const std::string&)> warn;  // one line per problem

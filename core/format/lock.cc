@@ -34,6 +34,7 @@ Result<Lock> DecodeLock(Reader& r) {
 Result<PrunePlan> DecodePlan(Reader& r) {
   PrunePlan plan;
   ASSIGN_OR_RETURN(plan.created_ns, r.SignedVarint());
+  ASSIGN_OR_RETURN(plan.visible_by_ns, r.SignedVarint());
   ASSIGN_OR_RETURN(uint64_t count, r.Count(r.remaining() / PackId::kSize));
   plan.condemned.reserve(count);
   for (uint64_t i = 0; i < count; ++i) {
@@ -74,6 +75,7 @@ Bytes EncodeLockRecord(const LockRecord& record) {
     const PrunePlan& plan = std::get<PrunePlan>(record);
     w.U8(kRecordPlan);
     w.SignedVarint(plan.created_ns);
+    w.SignedVarint(plan.visible_by_ns);
     w.Varint(plan.condemned.size());
     for (const PackId& id : plan.condemned) w.Raw(id.view());
   }

@@ -44,7 +44,10 @@ struct Lock {
 };
 
 struct PrunePlan {
-  int64_t created_ns = 0;         // when the plan was published
+  int64_t created_ns = 0;  // when the prune began to publish it
+  // A time by which the plan was surely visible to every reader: the prune
+  // checks that its publication ended before it (prune.md, M4).
+  int64_t visible_by_ns = 0;
   std::vector<PackId> condemned;  // sorted, no duplicates
   bool operator==(const PrunePlan&) const = default;
 };

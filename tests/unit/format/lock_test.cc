@@ -29,6 +29,7 @@ TEST_CASE("a lock and a prune plan decode to what was encoded", "[unit][lock]") 
 
   PrunePlan plan;
   plan.created_ns = -5;  // signed: a clock before 1970 still round-trips
+  plan.visible_by_ns = 60'000'000'000;
   plan.condemned = {PackOf(1), PackOf(2), PackOf(9)};
   auto plan_back = DecodeLockRecord(EncodeLockRecord(plan));
   REQUIRE(plan_back);
@@ -57,7 +58,7 @@ TEST_CASE("the lock decoder refuses malformed records", "[unit][lock]") {
   plan.condemned = {PackOf(5), PackOf(4)};  // not sorted
   CHECK(refused(EncodeLockRecord(plan)));
   // A count of 2^40 packs with no bytes behind it costs nothing.
-  CHECK(refused({2, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20}));
+  CHECK(refused({2, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20}));
 }
 
 }  // namespace
