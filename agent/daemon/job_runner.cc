@@ -1,5 +1,6 @@
 #include "agent/daemon/job_runner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 
@@ -119,6 +120,9 @@ class JobRun {
     options.excludes.one_file_system = job_.one_file_system;
     for (const DumpConfig& dump : job_.dumps) options.commands.push_back({dump.path, dump.command});
     options.tags = job_.tags;
+    if (std::find(options.tags.begin(), options.tags.end(), JobTag(job_.name)) ==
+        options.tags.end())
+      options.tags.push_back(JobTag(job_.name));
     if (job_.compression) options.compression_level = *job_.compression;
     options.cancel = cancel_;
     options.warn = [this](const std::string& line) {
@@ -134,7 +138,10 @@ class JobRun {
 
     maintain::ForgetOptions forget;
     forget.policy = job_.retention->policy;
-    forget.host = result.snapshot.host;
+    // Only what this job made: its marker, this host, its very paths.
+    forget.filter.host = result.snapshot.host;
+    forget.filter.paths = result.snapshot.paths;
+    forget.filter.tags = {JobTag(job_.name)};
     ASSIGN_OR_RETURN(maintain::ForgetReport report, maintain::Forget(*repo, forget));
     log_.Info("job " + job_.name + ": forget removed " + std::to_string(report.removed) +
               " snapshot(s)");
@@ -171,6 +178,8 @@ class JobRun {
 };
 
 }  // namespace
+
+std::string JobTag(const std::string& job_name) { return "coffre-job:" + job_name; }
 
 LastRun RunJob(const JobConfig& job, const AgentSettings& settings, AgentLog& log,
                const std::atomic<bool>* cancel, std::shared_ptr<RateLimiter> shared_limiter) {

@@ -7,6 +7,10 @@
 // hook was attempted, whatever happened. The job runs at [agent] nice and
 // ionice: they are set on the calling thread, which the job's own threads
 // and commands inherit, so the daemon's loop keeps its normal priority.
+// Every snapshot a job saves carries the tag JobTag(name), and the job's
+// retention only ever judges snapshots of this host with that tag and the
+// job's exact set of paths: snapshots made by hand or by other jobs are
+// never forgotten by it.
 // Thread-safety: one RunJob per job at a time; different jobs may run at once.
 #pragma once
 
@@ -19,6 +23,9 @@
 #include "core/base/rate_limiter.h"
 
 namespace coffre::daemon {
+
+// "coffre-job:NAME": the tag that marks the snapshots of job NAME.
+std::string JobTag(const std::string& job_name);
 
 // Never fails: every problem becomes the LastRun's outcome ("failure",
 // "partial", "cancelled"), exit code (the codes of `coffre`) and error line.

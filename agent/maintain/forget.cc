@@ -26,7 +26,7 @@ Result<ForgetReport> Forget(repo::Repository& repo, const ForgetOptions& options
   } else {
     std::vector<SnapshotFacts> facts;
     for (const auto& l : all) {
-      if (!options.host.empty() && l.snapshot.host != options.host) continue;
+      if (!options.filter.Matches(l.snapshot)) continue;
       facts.push_back({l.id.Hex(), l.snapshot.time_ns, l.snapshot.host, l.snapshot.paths,
                        l.snapshot.tags});
     }

@@ -10,6 +10,7 @@
 
 #include "agent/maintain/retention_policy.h"
 #include "agent/repo/repository.h"
+#include "agent/repo/snapshot_filter.h"
 
 namespace coffre::maintain {
 
@@ -18,7 +19,9 @@ struct ForgetOptions {
   // decides.
   std::vector<std::string> snapshots;
   RetentionPolicy policy;
-  std::string host;  // with a policy: only snapshots of this host ("" all)
+  // With a policy: only the snapshots this filter matches are judged; the
+  // others are left alone and not reported.
+  repo::SnapshotFilter filter;
   bool dry_run = false;
   std::function<std::tm(int64_t)> calendar = LocalCalendar;
 };

@@ -15,7 +15,7 @@ struct ForgetArgs {
   std::vector<std::string> snapshots;
   maintain::RetentionPolicy policy;
   std::string keep_within;
-  std::string host;
+  repo::SnapshotFilter filter;
   bool dry_run = false;
 };
 
@@ -29,7 +29,7 @@ void RunForget(Context& ctx, const ForgetArgs& args) {
   maintain::ForgetOptions options;
   options.snapshots = args.snapshots;
   options.policy = args.policy;
-  options.host = args.host;
+  options.filter = args.filter;
   options.dry_run = args.dry_run;
   if (!args.keep_within.empty()) {
     auto within = maintain::ParseRetentionDuration(args.keep_within);
@@ -40,6 +40,11 @@ void RunForget(Context& ctx, const ForgetArgs& args) {
     return UsageError(ctx, InvalidArgumentError(options.snapshots.empty()
                                                     ? "give snapshots to forget or --keep-* rules"
                                                     : "give snapshots or --keep-* rules, not both"));
+  }
+  if (!options.snapshots.empty() && !options.filter.Empty()) {
+    return UsageError(ctx, InvalidArgumentError(
+                               "--host, --path and --tag choose what --keep-* rules judge; "
+                               "named snapshots are forgotten as named"));
   }
   auto repo = ctx.OpenRepository();
   if (!repo) return ctx.Fail(repo.error());
@@ -92,7 +97,13 @@ void AddForgetCommand(CLI::App& app, Context& ctx) {
   cmd->add_option("--keep-within", args->keep_within,
                   "keep all newer than the newest minus this (36h, 7d, 2w, 6m, 1y)");
   cmd->add_option("--keep-tag", args->policy.keep_tags, "keep snapshots with this tag (repeatable)");
-  cmd->add_option("--host", args->host, "with --keep-*: only this host's snapshots");
+  cmd->add_option("--host", args->filter.host, "with --keep-*: only this host's snapshots");
+  cmd->add_option("--path", args->filter.paths,
+                  "with --keep-*: only snapshots of exactly these paths (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--tag", args->filter.tags,
+                  "with --keep-*: only snapshots carrying this tag (repeatable: all of them)")
+      ->allow_extra_args(false);
   cmd->add_flag("--dry-run,-n", args->dry_run, "show what would be removed, remove nothing");
   cmd->callback([&ctx, args] { RunForget(ctx, *args); });
 }
