@@ -159,7 +159,10 @@ Result<Bytes> Repository::ReadSealed(const BlobLocation& loc) {
   const uint64_t offset = loc.entry.offset;
   const uint64_t length = loc.entry.stored_len;
   const uint64_t ahead = backend_->ReadAheadBytes();
-  if (ahead == 0 || loc.pack_size <= offset + length) return backend_->Load(name, offset, length);
+  // Read-ahead is for file data read in backup order (restores); a tree is
+  // read alone, its neighbours are mostly file data nobody asked for.
+  if (ahead == 0 || loc.entry.type == format::BlobType::kTree || loc.pack_size <= offset + length)
+    return backend_->Load(name, offset, length);
   if (auto hit = read_cache_.Find(loc.pack, offset, length)) return std::move(*hit);
   const uint64_t end = std::min(loc.pack_size, offset + std::max(length, ahead));
   auto stretch = backend_->Load(name, offset, end - offset);
