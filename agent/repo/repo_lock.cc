@@ -2,15 +2,51 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <variant>
 
+#include "agent/util/process_identity.h"
 #include "core/crypto/random.h"
 
 namespace coffre::repo {
 
 using storage::ObjectKind;
 
+namespace {
+
+// Session bytes 8..11 and 12..15 carry the writer's machine and process
+// tags (docs/format/lock.md); random where /proc does not give them.
+constexpr size_t kMachineTagAt = 8;
+constexpr size_t kProcessTagAt = 12;
+
+format::SessionId NewSession() {
+  format::SessionId session;
+  crypto::RandomFill(session.data(), session.size());
+  auto machine = MachineTag();
+  auto process = ProcessTag(getpid());
+  if (machine && process) {
+    std::copy(machine->begin(), machine->end(), session.begin() + kMachineTagAt);
+    std::copy(process->begin(), process->end(), session.begin() + kProcessTagAt);
+  }
+  return session;
+}
+
+IdentityTag TagAt(const format::SessionId& session, size_t at) {
+  IdentityTag tag;
+  std::copy_n(session.begin() + static_cast<ptrdiff_t>(at), tag.size(), tag.begin());
+  return tag;
+}
+
+}  // namespace
+
+bool WriterGone(const format::Lock& lock) {
+  if (lock.host != HostName()) return false;
+  return ProcessGone(TagAt(lock.session, kMachineTagAt), static_cast<pid_t>(lock.pid),
+                     TagAt(lock.session, kProcessTagAt));
+}
+
 bool IsLive(const format::Lock& lock, int64_t now_ns, const LockTiming& timing) {
+  if (WriterGone(lock)) return false;
   const int64_t stale_ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(timing.stale_after).count();
   return now_ns - lock.refreshed_ns < stale_ns;
@@ -20,7 +56,7 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, format::Lo
                                                     const LockTiming& timing) {
   format::Lock lock;
   lock.kind = kind;
-  crypto::RandomFill(lock.session.data(), lock.session.size());
+  lock.session = NewSession();
   lock.created_ns = NowNs();
   lock.refreshed_ns = lock.created_ns;
   lock.host = HostName();

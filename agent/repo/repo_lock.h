@@ -3,7 +3,9 @@
 // still use the packs it has condemned (docs/prune.md). The object is
 // rewritten every `refresh_every` by a background thread; a lock whose last
 // refresh is older than `stale_after` belongs to a run that died, and prune
-// removes it. Locks never stop a backup: only a second prune is refused.
+// removes it; so does one whose process is gone from this very machine
+// (same host name, boot and pid namespace), at once: a killed prune does not
+// block the next one for half an hour. Locks never stop a backup: only a second prune is refused.
 // Thread-safety: Check may be called from any thread.
 #pragma once
 
@@ -23,7 +25,12 @@ struct LockTiming {
   std::chrono::milliseconds stale_after{std::chrono::minutes(30)};
 };
 
-// Whether a lock refreshed at `lock.refreshed_ns` still counts at `now_ns`.
+// True if the lock was written on this machine by a process that no longer
+// runs (its pid is gone, or now belongs to a later process). False whenever
+// that cannot be known: another host, boot or pid namespace.
+bool WriterGone(const format::Lock& lock);
+// Whether a lock refreshed at `lock.refreshed_ns` still counts at `now_ns`:
+// refreshed within `stale_after`, and not WriterGone.
 bool IsLive(const format::Lock& lock, int64_t now_ns, const LockTiming& timing);
 
 class RepoLock {

@@ -6,6 +6,8 @@
 #include "agent/maintain/prune.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -292,6 +294,32 @@ TEST_CASE("prune removes a stale lock, and that run then may not commit", "[unit
   CHECK(stats->stale_locks == 1);
   Status late = (*stuck)->Check();
   CHECK(late.code() == ErrorCode::kLocked);
+}
+
+TEST_CASE("a prune lock whose process died on this machine does not block the next prune",
+          "[unit][prune]") {
+  Fixture f;
+  auto repo = f.Open();
+  // A real process that takes a prune lock and dies without removing it
+  // (kill -9, SIGPIPE): its lock is written from the child itself.
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    auto mine = f.Open();
+    auto held = repo::RepoLock::Acquire(*mine, format::LockKind::kPrune);
+    if (!held) ::_exit(1);
+    held->release();  // leaks: no destructor, the object stays in locks/
+    ::_exit(0);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(f.Count("locks") == 1);
+  auto stats = Prune(*repo, {});  // 30 minutes of stale_after: only the pid says it
+  REQUIRE(stats);
+  CHECK(stats->stale_locks == 1);
+  CHECK(f.Count("locks") == 0);
 }
 
 // Backups and prunes on their own Repository objects, as separate
