@@ -179,6 +179,26 @@ int64_t AgentDaemon::NextWake(int64_t now) {
 
 Status AgentDaemon::SaveStatus(int64_t now) {
   std::lock_guard<std::mutex> guard(mu_);
+  return UpdateStatusFile(state_dir(), [&](AgentStatus* file) {
+    AdoptManualRunsLocked(*file);
+    BuildStatusLocked(now);
+    *file = status_;
+  });
+}
+
+void AgentDaemon::AdoptManualRunsLocked(const AgentStatus& file) {
+  // A run started by hand (coffre-agent --run) since our last look: it is
+  // the job's last run, for the status and for the schedule's catch-up.
+  for (const JobStatus& job : file.jobs) {
+    if (!job.last_run || job.last_run->trigger != "manual") continue;
+    if (running_.count(job.name)) continue;
+    auto it = last_runs_.find(job.name);
+    if (it == last_runs_.end() || it->second.started < job.last_run->started)
+      last_runs_[job.name] = *job.last_run;
+  }
+}
+
+void AgentDaemon::BuildStatusLocked(int64_t now) {
   status_.updated = now;
   status_.config = config_path_;
   status_.jobs.clear();
@@ -194,7 +214,6 @@ Status AgentDaemon::SaveStatus(int64_t now) {
     if (next != kNever) js.next_run = js.running ? std::max(next, now) : next;
     status_.jobs.push_back(std::move(js));
   }
-  return WriteStatusFile(state_dir(), status_);
 }
 
 }  // namespace coffre::daemon

@@ -53,7 +53,11 @@ class AgentDaemon {
   // When `job` runs next, from its last start (caller holds mu_).
   int64_t NextRunLocked(const JobConfig& job, int64_t now) const;
   int64_t NextWake(int64_t now);
+  // Rewrites status.json under its lock, first adopting runs started by
+  // hand that the file records.
   Status SaveStatus(int64_t now);
+  void AdoptManualRunsLocked(const AgentStatus& file);
+  void BuildStatusLocked(int64_t now);
   const std::string& state_dir() const;
 
   const std::string config_path_;

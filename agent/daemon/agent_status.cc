@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,7 +41,8 @@ Json EncodeJob(const JobStatus& job) {
                          {"snapshot", r->snapshot},
                          {"files", r->files},
                          {"bytes", r->bytes},
-                         {"new_bytes", r->new_bytes}};
+                         {"new_bytes", r->new_bytes},
+                         {"trigger", r->trigger}};
   }
   return j;
 }
@@ -123,6 +125,7 @@ Result<JobStatus> DecodeJob(const Json& j, const std::string& where) {
     RETURN_IF_ERROR(l.Get("files", &run.files));
     RETURN_IF_ERROR(l.Get("bytes", &run.bytes));
     RETURN_IF_ERROR(l.Get("new_bytes", &run.new_bytes));
+    RETURN_IF_ERROR(l.Get("trigger", &run.trigger));
     job.last_run = std::move(run);
   }
   return job;
@@ -227,6 +230,35 @@ Result<AgentStatus> ReadStatusFile(const std::string& state_dir) {
   Result<AgentStatus> status = DecodeStatus(text);
   if (!status) return Err(status.error().WithContext(path));
   return status;
+}
+
+Status UpdateStatusFile(const std::string& state_dir,
+                        const std::function<void(AgentStatus*)>& change) {
+  if (::mkdir(state_dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno, "create state folder " + state_dir);
+  }
+  const std::string lock_path = state_dir + "/status.lock";
+  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock.valid()) return ErrnoStatus(errno, "open " + lock_path);
+  while (::flock(lock.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return ErrnoStatus(errno, "lock " + lock_path);
+  }
+  auto current = ReadStatusFile(state_dir);
+  AgentStatus status = current ? std::move(*current) : AgentStatus{};
+  change(&status);
+  return WriteStatusFile(state_dir, status);  // the lock goes with the descriptor
+}
+
+Status RecordJobStatus(const std::string& state_dir, const JobStatus& job) {
+  return UpdateStatusFile(state_dir, [&](AgentStatus* status) {
+    status->updated = std::time(nullptr);
+    for (JobStatus& entry : status->jobs) {
+      if (entry.name != job.name) continue;
+      entry = job;
+      return;
+    }
+    status->jobs.push_back(job);
+  });
 }
 
 std::string FormatUtcTime(int64_t unix_seconds) {

@@ -8,7 +8,10 @@
 //    "repo":"...","schedule":"daily 02:30","running":false,
 //    "next_run":"2026-11-30T02:30:00+01:00" (or null),"last_run":{"started":"...",
 //    "finished":"...","duration_ms":1234,"outcome":"success","exit_code":0,"error":"",
-//    "snapshot":"ab12...","files":10,"bytes":123,"new_bytes":45} (or null)}]}
+//    "snapshot":"ab12...","files":10,"bytes":123,"new_bytes":45,
+//    "trigger":"schedule"} (or null)}]}
+// `trigger` is "schedule" for a run the daemon started, "manual" for
+// `coffre-agent --run` (absent in older files: "schedule").
 // Agent times are written in UTC ("Z"), job times in local time with the
 // offset; both forms are read back.
 // Thread-safety: plain values and free functions; one writer per state dir.
@@ -17,6 +20,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +43,7 @@ struct LastRun {
   uint64_t files = 0;
   uint64_t bytes = 0;
   uint64_t new_bytes = 0;
+  std::string trigger = "schedule";  // or "manual" (coffre-agent --run)
 };
 
 struct JobStatus {
@@ -76,6 +81,17 @@ Status WriteStatusFile(const std::string& state_dir, const AgentStatus& status);
 // kNotFound if there is no status file, else as DecodeStatus, with the
 // path in the message.
 Result<AgentStatus> ReadStatusFile(const std::string& state_dir);
+
+// Read, change, write under an exclusive flock on STATE_DIR/status.lock,
+// so the daemon and `coffre-agent --run` never lose each other's records.
+// `change` gets the file's status (a fresh one if there is none or it does
+// not decode: it is rewritten whole). Blocks while another holds the lock.
+Status UpdateStatusFile(const std::string& state_dir,
+                        const std::function<void(AgentStatus*)>& change);
+
+// Records `job` (with its last run) in the status file, replacing the
+// entry of the same name and keeping everything else.
+Status RecordJobStatus(const std::string& state_dir, const JobStatus& job);
 
 // "2026-11-29T01:30:00Z".
 std::string FormatUtcTime(int64_t unix_seconds);

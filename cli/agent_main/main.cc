@@ -79,6 +79,41 @@ int Serve(const Args& args, AgentConfig config, AgentLog& log) {
   return code;
 }
 
+std::atomic<bool>* g_cancel = nullptr;
+
+void OnCancelSignal(int) {
+  if (g_cancel->exchange(true)) _exit(kExitInterrupted);
+}
+
+// --run JOB: the job now, in the foreground. SIGINT/SIGTERM cancel it as
+// the daemon's stop does (a second one exits at once); a closed stdout or
+// stderr (`| head`) is not a death. The run is recorded in status.json like
+// a scheduled one, so `coffre agent status` shows it.
+int RunOnce(const Args& args, const AgentConfig& config, const JobConfig& job, AgentLog& log) {
+  static std::atomic<bool> cancel{false};
+  g_cancel = &cancel;
+  struct sigaction sa{};
+  sa.sa_handler = OnCancelSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  LastRun run = RunJob(job, config.agent, log, &cancel);
+  run.trigger = "manual";
+  JobStatus status;
+  status.name = job.name;
+  status.repo = job.repo;
+  status.schedule = job.schedule.text;
+  const int64_t now = std::time(nullptr);
+  const int64_t next = NextRunTime(job.schedule, run.started, now, now);
+  if (next != kNever) status.next_run = next;
+  status.last_run = run;
+  const std::string& state_dir = args.state_dir.empty() ? config.agent.state_dir : args.state_dir;
+  if (Status s = RecordJobStatus(state_dir, status); !s.ok())
+    log.Warning("job " + job.name + ": run not recorded in " + state_dir + ": " + s.message());
+  return run.exit_code;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,9 +158,7 @@ int main(int argc, char** argv) {
   if (!args.run_job.empty()) {
     const JobConfig* job = config->FindJob(args.run_job);
     if (!job) return Fail("no job named '" + args.run_job + "' in " + args.config, kExitUsage);
-    std::atomic<bool> cancel{false};
-    LastRun run = RunJob(*job, config->agent, log, &cancel);
-    return run.exit_code;
+    return RunOnce(args, *config, *job, log);
   }
   return Serve(args, std::move(*config), log);
 }

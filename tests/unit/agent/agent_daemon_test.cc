@@ -129,5 +129,35 @@ TEST_CASE("two jobs on one repository never run at the same time", "[unit][agent
   loop.join();
 }
 
+TEST_CASE("a run started by hand while the daemon runs is kept in its status",
+          "[unit][agent_daemon]") {
+  Fixture f;
+  FakeClock clock(kT0);
+  AgentDaemon daemon("", "", f.config, clock, f.log);
+  std::thread loop([&] { (void)daemon.Run(); });
+  CHECK(clock.AwaitWaiter() == kT0 + 1800);
+  // What coffre-agent --run records, between two of the daemon's writes.
+  JobStatus manual;
+  manual.name = "nightly";
+  LastRun run;
+  run.started = kT0 + 60;
+  run.finished = kT0 + 65;
+  run.outcome = "failure";
+  run.exit_code = 5;
+  run.error = "wrong passphrase";
+  run.trigger = "manual";
+  manual.last_run = run;
+  REQUIRE(RecordJobStatus(f.dir.Sub("state"), manual).ok());
+  // The daemon's next write (a reload wakes it) keeps that run.
+  daemon.RequestReload();
+  (void)clock.AwaitWaiter();
+  daemon.RequestStop();
+  loop.join();
+  LastRun kept = f.LastRunOf("nightly");
+  CHECK(kept.trigger == "manual");
+  CHECK(kept.exit_code == 5);
+  CHECK(kept.started == kT0 + 60);
+}
+
 }  // namespace
 }  // namespace coffre::daemon

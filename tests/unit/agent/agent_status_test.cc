@@ -192,6 +192,40 @@ TEST_CASE("ISO 8601 times format in UTC and local time and parse back", "[unit][
   }
 }
 
+TEST_CASE("recording one job's run keeps the daemon's fields and the other jobs",
+          "[unit][agent_status]") {
+  testing::TempDir dir;
+  AgentStatus daemon;
+  daemon.pid = 4242;
+  daemon.since = 1000;
+  daemon.config = "/etc/coffre/agent.conf";
+  JobStatus other;
+  other.name = "other";
+  daemon.jobs.push_back(other);
+  REQUIRE(WriteStatusFile(dir.path(), daemon).ok());
+  JobStatus mine;
+  mine.name = "nightly";
+  LastRun run;
+  run.started = 2000;
+  run.finished = 2001;
+  run.outcome = "success";
+  run.trigger = "manual";
+  mine.last_run = run;
+  REQUIRE(RecordJobStatus(dir.path(), mine).ok());
+  run.outcome = "partial";
+  mine.last_run = run;
+  REQUIRE(RecordJobStatus(dir.path(), mine).ok());  // replaces, not appends
+  auto back = ReadStatusFile(dir.path());
+  REQUIRE(back);
+  CHECK(back->pid == 4242);
+  CHECK(back->since == 1000);
+  REQUIRE(back->jobs.size() == 2);
+  CHECK(back->jobs[0].name == "other");
+  CHECK(back->jobs[1].name == "nightly");
+  CHECK(back->jobs[1].last_run->outcome == "partial");
+  CHECK(back->jobs[1].last_run->trigger == "manual");
+}
+
 TEST_CASE("a live process is alive, a reaped one and pid 0 are not", "[unit][agent_status]") {
   CHECK(ProcessAlive(::getpid()));
   CHECK(ProcessAlive(1));  // init: alive though we may not signal it
