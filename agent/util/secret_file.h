@@ -10,8 +10,8 @@
 
 namespace coffre {
 
-// The first line of `path` without "\n" or "\r\n". An ErrnoStatus naming
-// the file if it cannot be read; kAuthFailed if that line is empty.
+// The first line of `path` without "\n" or "\r\n". kAuthFailed naming the
+// file and the reason if it cannot be read or that line is empty.
 // `what` names the secret in messages ("password", "token").
 Result<std::string> ReadSecretFile(const std::string& path, const std::string& what);
 

@@ -32,7 +32,7 @@ TEST_CASE("an empty or missing secret file is refused with a clear code", "[unit
   CHECK(empty.error().message().find("token file") != std::string::npos);
   auto missing = ReadSecretFile(dir.Sub("none"), "password");
   REQUIRE_FALSE(missing);
-  CHECK(missing.error().code() == ErrorCode::kNotFound);
+  CHECK(missing.error().code() == ErrorCode::kAuthFailed);
 }
 
 }  // namespace
