@@ -6,29 +6,19 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/context.h"
+#include "cli/usage_error.h"
 #include "agent/util/exit_codes.h"
 
 int main(int argc, char** argv) {
   using namespace coffre;
   using namespace coffre::cli;
   Context ctx;
-  CLI::App app{"coffre: encrypted, deduplicated backups of SME servers"};
+  CLI::App app{"coffre: encrypted, deduplicated backups of SME servers", "coffre"};
   app.set_version_flag("--version", "coffre 0.1.0");
   app.require_subcommand(1);
   // Global options are accepted before or after the command.
   app.fallthrough(true);
-  if (const char* repo = std::getenv("COFFRE_REPO")) ctx.global.repo = repo;
-  app.add_option("-r,--repo", ctx.global.repo, "repository location (or COFFRE_REPO)");
-  app.add_option("-p,--password-file", ctx.global.password_file,
-                 "file whose first line is the passphrase (or COFFRE_PASSWORD_FILE)");
-  app.add_option("--token-file", ctx.global.token_file,
-                 "file holding the vault's API token (or COFFRE_TOKEN)");
-  app.add_option("--cacert", ctx.global.cacert,
-                 "PEM certificate to trust for the vault (coffre-vault cert prints it)");
-  app.add_flag("--json", ctx.global.json, "machine-readable output on stdout");
-  app.add_flag("-q,--quiet", ctx.global.quiet, "print errors only");
-  app.add_flag("--progress", ctx.global.progress, "show progress even when not on a terminal");
-  AddResourceOptions(app, ctx);  // --limit-upload, --nice, --ionice
+  AddGlobalOptions(app, ctx);  // --repo, --job, secrets, output, --limit-upload, --nice ...
   app.footer(
       "Exit codes: 0 ok, 1 failure, 2 usage, 3 partial backup, 4 damaged data, 5 wrong or "
       "missing passphrase, 6 not found, 7 newer repository format, 8 locked, 9 no space, "
@@ -52,7 +42,7 @@ int main(int argc, char** argv) {
     return e.get_exit_code();  // reported already (Context::Fail)
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::cerr << "coffre: error: " << e.what() << " (see coffre --help)" << std::endl;
+    std::cerr << "coffre: error: " << UsageErrorLine(app, e) << std::endl;
     return kExitUsage;
   }
   return ctx.exit_code;
