@@ -7,8 +7,10 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <string_view>
 
+#include "agent/daemon/agent_config.h"
 #include "agent/repo/open_backend.h"
 #include "agent/util/exit_codes.h"
 #include "agent/util/secret_file.h"
@@ -77,6 +79,8 @@ Result<repo::BackendOptions> Context::BackendOptions() const {
   if (global.repo.rfind("https://", 0) != 0) return options;
   if (!global.token_file.empty()) {
     ASSIGN_OR_RETURN(options.token, ReadSecretFile(global.token_file, "token"));
+  } else if (const char* file = std::getenv("COFFRE_TOKEN_FILE"); file && *file) {
+    ASSIGN_OR_RETURN(options.token, ReadSecretFile(file, "token"));
   } else if (const char* token = std::getenv("COFFRE_TOKEN"); token && *token) {
     options.token = token;
   }
@@ -109,7 +113,64 @@ Result<uint64_t> ParseRate(std::string_view text) {
 
 }  // namespace
 
-void AddResourceOptions(CLI::App& app, Context& ctx) {
+namespace {
+
+// Fills what the command line left empty from --job's job, then from the
+// environment: the job wins over the environment, so a shell's leftover
+// COFFRE_REPO never redirects `coffre --job nightly restore`.
+Status ResolveGlobals(GlobalOptions& g, const std::map<std::string, bool>& given) {
+  if (!g.job.empty()) {
+    if (g.agent_config.empty()) {
+      const char* env = std::getenv("COFFRE_AGENT_CONFIG");
+      g.agent_config = env && *env ? env : "/etc/coffre/agent.conf";
+    }
+    ASSIGN_OR_RETURN(daemon::AgentConfig config, daemon::LoadAgentConfig(g.agent_config));
+    const daemon::JobConfig* job = config.FindJob(g.job);
+    if (!job)
+      return InvalidArgumentError("no job named '" + g.job + "' in " + g.agent_config);
+    auto take = [&](const char* option, std::string& field, const std::string& value) {
+      if (!given.at(option) && !value.empty()) field = value;
+    };
+    take("repo", g.repo, job->repo);
+    take("password-file", g.password_file, job->password_file);
+    take("token-file", g.token_file, job->token_file);
+    take("cacert", g.cacert, job->cacert);
+  }
+  auto env = [](std::string& field, const char* name) {
+    if (!field.empty()) return;
+    if (const char* value = std::getenv(name); value && *value) field = value;
+  };
+  env(g.repo, "COFFRE_REPO");
+  env(g.cacert, "COFFRE_CACERT");
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddGlobalOptions(CLI::App& app, Context& ctx) {
+  GlobalOptions& g = ctx.global;
+  CLI::Option* repo = app.add_option("-r,--repo", g.repo, "repository location (or COFFRE_REPO)");
+  CLI::Option* password = app.add_option(
+      "-p,--password-file", g.password_file,
+      "file whose first line is the passphrase (or COFFRE_PASSWORD_FILE)");
+  CLI::Option* token = app.add_option("--token-file", g.token_file,
+                                      "file holding the vault's API token (or COFFRE_TOKEN_FILE, "
+                                      "COFFRE_TOKEN)");
+  CLI::Option* cacert =
+      app.add_option("--cacert", g.cacert,
+                     "PEM certificate to trust for the vault (or COFFRE_CACERT; coffre-vault cert "
+                     "prints it)");
+  app.add_option("--job", g.job,
+                 "take --repo, --password-file, --token-file and --cacert from this job of the "
+                 "agent's configuration (options given still win)")
+      ->type_name("NAME");
+  app.add_option("--agent-config", g.agent_config,
+                 "the agent configuration --job reads (or COFFRE_AGENT_CONFIG; default "
+                 "/etc/coffre/agent.conf)")
+      ->type_name("FILE");
+  app.add_flag("--json", g.json, "machine-readable output on stdout");
+  app.add_flag("-q,--quiet", g.quiet, "print errors only");
+  app.add_flag("--progress", g.progress, "show progress even when not on a terminal");
   app.add_option_function<std::string>(
          "--limit-upload",
          [&ctx](const std::string& text) {
@@ -136,10 +197,16 @@ void AddResourceOptions(CLI::App& app, Context& ctx) {
   // The main app's parse-complete callback runs after every option is read
   // (those given after the command too) and before the command's callback,
   // while the process has a single thread: one setting reaches all threads.
-  app.parse_complete_callback([&ctx] {
-    Status status = ctx.ApplyPriority();
+  app.parse_complete_callback([&ctx, repo, password, token, cacert] {
+    const std::map<std::string, bool> given = {{"repo", repo->count() > 0},
+                                               {"password-file", password->count() > 0},
+                                               {"token-file", token->count() > 0},
+                                               {"cacert", cacert->count() > 0}};
+    Status status = ResolveGlobals(ctx.global, given);
+    if (status.ok()) status = ctx.ApplyPriority();
     if (status.ok()) return;
     ctx.Fail(status);
+    if (status.code() == ErrorCode::kInvalidArgument) ctx.exit_code = kExitUsage;
     throw CLI::RuntimeError(ctx.exit_code);
   });
 }

@@ -18,10 +18,15 @@
 namespace coffre::cli {
 
 struct GlobalOptions {
+  // Each of these four comes from its option, else from --job's job in the
+  // agent's configuration, else from the environment (COFFRE_REPO,
+  // COFFRE_PASSWORD_FILE, COFFRE_TOKEN_FILE, COFFRE_CACERT).
   std::string repo;
   std::string password_file;
   std::string token_file;  // a vault's API token
   std::string cacert;      // a self-signed vault's certificate
+  std::string job;           // --job: take the four above from this agent job
+  std::string agent_config;  // --agent-config, COFFRE_AGENT_CONFIG, /etc/coffre/agent.conf
   bool json = false;
   bool quiet = false;
   bool progress = false;
@@ -59,11 +64,13 @@ struct Context {
 // at once with 130).
 void InstallSignalHandlers(std::atomic<bool>* cancel);
 
-// Registers --limit-upload, --nice and --ionice on `app`, and applies the
-// priorities once parsing is complete, before the command's callback runs
-// (on failure: the error is reported through ctx.Fail and parse() throws
+// Registers the global options on `app` (--repo, --job, the secret files,
+// --json, --quiet, --progress, --limit-upload, --nice, --ionice). Once
+// parsing is complete, before the command's callback runs, it fills in
+// what --job and the environment give and applies the priorities (on
+// failure: the error is reported through ctx.Fail and parse() throws
 // CLI::RuntimeError with the exit code).
-void AddResourceOptions(CLI::App& app, Context& ctx);
+void AddGlobalOptions(CLI::App& app, Context& ctx);
 
 // Each command file registers its subcommand.
 void AddInitCommand(CLI::App& app, Context& ctx);

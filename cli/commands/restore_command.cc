@@ -17,6 +17,13 @@ struct RestoreArgs {
 };
 
 void RunRestoreCommand(Context& ctx, const RestoreArgs& args) {
+  if (args.target == "-") {
+    // Not a folder named "-": a user who typed it wanted standard output.
+    ctx.Fail(InvalidArgumentError(
+        "--target - (standard output) is not supported: give a folder to restore into"));
+    ctx.exit_code = kExitUsage;
+    return;
+  }
   auto repo = ctx.OpenRepository();
   if (!repo) return ctx.Fail(repo.error());
   auto snap = (*repo)->FindSnapshot(args.snapshot);
@@ -60,8 +67,15 @@ void RunRestoreCommand(Context& ctx, const RestoreArgs& args) {
 void AddRestoreCommand(CLI::App& app, Context& ctx) {
   auto args = std::make_shared<RestoreArgs>();
   CLI::App* cmd = app.add_subcommand("restore", "restore a snapshot into a folder");
+  cmd->footer(
+      "Into a folder that already holds files: every entry the snapshot restores replaces what "
+      "has its name there (a local edit of such a file is lost; the old file is unlinked, so a "
+      "hard link to it elsewhere keeps the old content); entries the snapshot does not hold are "
+      "left as they are; a non-empty folder where the snapshot has a file is an error for that "
+      "entry. Restore into an empty folder to keep what is there.");
   cmd->add_option("snapshot", args->snapshot, "snapshot id, prefix or 'latest'")->required();
-  cmd->add_option("-t,--target", args->target, "folder to restore into")->required();
+  cmd->add_option("-t,--target", args->target, "folder to restore into (created if missing)")
+      ->required();
   cmd->add_option("paths", args->paths, "absolute paths inside the snapshot (default: all)");
   cmd->callback([&ctx, args] { RunRestoreCommand(ctx, *args); });
 }
