@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: installs dependencies, builds coffre and
-# coffre-vault, starts a local vault (TLS on 127.0.0.1, a free port, the
-# embedded filesystem storage), creates a tenant, a token and a repository
-# on it, backs up a sample tree through it, lists the snapshots, restores the
-# latest one elsewhere and verifies it bit for bit, then stops the vault.
+# The main job on a fresh machine: installs dependencies, builds coffre,
+# coffre-vault and coffre-agent, starts a local vault (TLS on 127.0.0.1, a
+# free port, the embedded filesystem storage), creates a tenant, a token and
+# a repository on it, backs up a sample tree through it, lists the
+# snapshots, restores the latest one elsewhere and verifies it bit for bit,
+# then runs the same backup once as a coffre-agent job (what the service
+# would do nightly) and shows its status, then stops the vault.
 # Usage: scripts/quickstart.sh [SOURCE_DIR]   (default: this project's docs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,9 +14,10 @@ source_dir=$(realpath "${1:-$root/docs}")
 
 scripts/install-deps.sh
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCOFFRE_TESTS=OFF >/dev/null
-cmake --build build-release -j"$(nproc)" --target coffre coffre-vault
+cmake --build build-release -j"$(nproc)" --target coffre coffre-vault coffre-agent
 coffre=$root/build-release/cli/coffre
 vault=$root/build-release/vault/coffre-vault
+agent=$root/build-release/cli/coffre-agent
 
 work=$root/build-release/quickstart
 rm -rf "$work" && mkdir -p "$work"
@@ -46,3 +49,26 @@ set -x
 set +x
 diff -r --no-dereference "$source_dir" "$work/restored$source_dir"
 echo "quickstart: backup of $source_dir through the vault at $url restored bit for bit into $work/restored$source_dir"
+
+# The same backup as a job of the agent service, run once by hand.
+printf '%s\n' "$COFFRE_PASSWORD" >"$work/passphrase"
+chmod 600 "$work/passphrase" "$work/token"
+cat >"$work/agent.conf" <<EOF
+[agent]
+state_dir = "$work/agent-state"
+[[job]]
+name = "demo"
+repo = "$url"
+password_file = "$work/passphrase"
+token_file = "$work/token"
+cacert = "$work/vault-cert.pem"
+paths = ["$source_dir"]
+schedule = "daily 02:30"
+EOF
+set -x
+"$agent" --config "$work/agent.conf" --check-config --online
+"$agent" --config "$work/agent.conf" --run demo
+"$coffre" agent status --state-dir "$work/agent-state" || true # exit 1: no service runs here
+"$coffre" --job demo --agent-config "$work/agent.conf" snapshots
+set +x
+echo "quickstart: coffre-agent ran job demo; its configuration is $work/agent.conf (see coffre-agent(8))"

@@ -86,8 +86,12 @@ Result<BackupResult> RunBackup(repo::Repository& repo, const BackupOptions& opti
     ASSIGN_OR_RETURN(format::Snapshot p, repo.LoadSnapshot(*options.parent));
     parent = std::move(p);
     snapshot.parent = options.parent;
-  } else if (!options.force) {
-    parent = FindParent(repo, snapshot.host, snapshot.paths, &snapshot.parent);
+  } else {
+    // With --force the parent is not trusted for metadata, nor recorded;
+    // it still gives the progress its likely totals.
+    std::optional<ObjectId> unused;
+    parent = FindParent(repo, snapshot.host, snapshot.paths,
+                        options.force ? &unused : &snapshot.parent);
   }
   std::optional<BlobId> parent_root;
   if (parent && !options.force) parent_root = parent->root;
@@ -110,6 +114,7 @@ Result<BackupResult> RunBackup(repo::Repository& repo, const BackupOptions& opti
   VirtualDir virtual_root = BuildVirtualRoot(disk_paths);
   AddVirtualFiles(virtual_root, command_paths);
   Walker walker(repo, options, disk_paths, saver, listings, excludes, progress);
+  if (parent) walker.ExpectTotals(parent->stats.files, parent->stats.bytes);
   // The commands run first: a dump that fails stops the backup before the
   // walk, and the dump is not slowed by the walk's reads.
   Status commands = walker.RunCommands();

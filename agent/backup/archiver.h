@@ -70,8 +70,12 @@ std::unique_ptr<ListingPrefetcher> StartListing(const std::vector<std::string>& 
 struct BackupProgress {
   uint64_t files = 0;
   uint64_t dirs = 0;
-  uint64_t bytes = 0;
-  uint64_t bytes_read = 0;
+  uint64_t bytes = 0;       // file bytes seen (unchanged files count whole)
+  uint64_t bytes_read = 0;  // file bytes read from disk
+  // The parent snapshot's files and bytes, the likely totals; 0 without a
+  // parent (first backup, --force): no total is known.
+  uint64_t expected_files = 0;
+  uint64_t expected_bytes = 0;
   std::string current;
 };
 

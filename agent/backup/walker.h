@@ -54,6 +54,12 @@ class Walker {
   Result<BlobId> SaveVirtual(const std::string& path, const VirtualDir& dir,
                              std::optional<BlobId> parent);
   format::SnapshotStats stats() const { return stats_; }
+  // What the parent snapshot held, reported with the progress as the
+  // likely total (progress then has a percentage and an ETA).
+  void ExpectTotals(uint64_t files, uint64_t bytes) {
+    progress_.expected_files = files;
+    progress_.expected_bytes = bytes;
+  }
 
  private:
   // Scans decrypt trees and consult the index: CPU work, one thread a core.

@@ -62,6 +62,7 @@ void AgentLog::Log(LogLevel level, const std::string& line) {
     out += '\n';
   }
   std::lock_guard<std::mutex> guard(mu_);
+  if (before_write_) before_write_();
   // One write per line, so lines from threads never interleave.
   ssize_t ignored = ::write(STDERR_FILENO, out.data(), out.size());
   (void)ignored;

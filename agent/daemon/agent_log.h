@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <string>
 
@@ -21,6 +22,9 @@ class AgentLog {
   static bool StderrIsJournal();
 
   void set_level(LogLevel level) { level_ = level; }
+  // Called before each line is written, under the log's lock (a progress
+  // line on a terminal is cleared there). Set it before any thread logs.
+  void set_before_write(std::function<void()> hook) { before_write_ = std::move(hook); }
   void Log(LogLevel level, const std::string& line);
   void Debug(const std::string& line) { Log(LogLevel::kDebug, line); }
   void Info(const std::string& line) { Log(LogLevel::kInfo, line); }
@@ -31,6 +35,7 @@ class AgentLog {
   std::atomic<LogLevel> level_;
   const bool journal_;
   std::mutex mu_;
+  std::function<void()> before_write_;
 };
 
 }  // namespace coffre::daemon

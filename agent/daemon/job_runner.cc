@@ -5,43 +5,28 @@
 #include <ctime>
 
 #include "agent/backup/archiver.h"
+#include "agent/daemon/job_check.h"
 #include "agent/maintain/forget.h"
 #include "agent/maintain/prune.h"
-#include "agent/repo/open_backend.h"
 #include "agent/util/child_process.h"
 #include "agent/util/exit_codes.h"
 #include "agent/util/priority.h"
-#include "agent/util/secret_file.h"
 
 namespace coffre::daemon {
 
 namespace {
 
-Result<std::unique_ptr<repo::Repository>> OpenJobRepository(const JobConfig& job,
-                                                            const AgentSettings& settings,
-                                                            std::shared_ptr<RateLimiter> shared) {
-  repo::BackendOptions options;
-  if (!job.token_file.empty()) {
-    ASSIGN_OR_RETURN(options.token, ReadSecretFile(job.token_file, "token"));
-  }
-  options.ca_file = job.cacert;
-  if (job.limit_upload) {
-    options.limit_upload = *job.limit_upload;  // this job's own pace
-  } else if (shared) {
-    options.upload_limiter = std::move(shared);
-  } else {
-    options.limit_upload = settings.limit_upload;
-  }
-  ASSIGN_OR_RETURN(std::string passphrase, ReadSecretFile(job.password_file, "password"));
-  ASSIGN_OR_RETURN(auto backend, repo::OpenBackend(job.repo, options));
-  return repo::Repository::Open(std::move(backend), AsBytes(passphrase));
-}
-
 class JobRun {
  public:
   JobRun(const JobConfig& job, const AgentSettings& settings, AgentLog& log,
-         const std::atomic<bool>* cancel, std::shared_ptr<RateLimiter> limiter)
-      : job_(job), settings_(settings), log_(log), cancel_(cancel), limiter_(std::move(limiter)) {}
+         const std::atomic<bool>* cancel, std::shared_ptr<RateLimiter> limiter,
+         std::function<void(const backup::BackupProgress&)> progress)
+      : job_(job),
+        settings_(settings),
+        log_(log),
+        cancel_(cancel),
+        limiter_(std::move(limiter)),
+        progress_(std::move(progress)) {}
 
   LastRun Run() {
     ApplyPriority();
@@ -65,6 +50,10 @@ class JobRun {
     log_.Log(run_.outcome == "success" ? LogLevel::kInfo : LogLevel::kError,
              "job " + job_.name + ": " + run_.outcome + " in " + std::to_string(run_.duration_ms) +
                  " ms" + (run_.snapshot.empty() ? "" : ", snapshot " + run_.snapshot.substr(0, 8)) +
+                 (run_.snapshot.empty() ? ""
+                                        : ", " + std::to_string(run_.files) + " files, " +
+                                              std::to_string(run_.bytes) + " bytes (" +
+                                              std::to_string(run_.new_bytes) + " new)") +
                  (run_.error.empty() ? "" : ": " + run_.error));
     return run_;
   }
@@ -128,7 +117,7 @@ class JobRun {
     options.warn = [this](const std::string& line) {
       log_.Warning("job " + job_.name + ": " + line);
     };
-    ASSIGN_OR_RETURN(backup::BackupResult result, backup::RunBackup(*repo, options));
+    ASSIGN_OR_RETURN(backup::BackupResult result, backup::RunBackup(*repo, options, progress_));
     run_.snapshot = result.snapshot_id.Hex();
     run_.files = result.snapshot.stats.files;
     run_.bytes = result.snapshot.stats.bytes;
@@ -173,6 +162,7 @@ class JobRun {
   AgentLog& log_;
   const std::atomic<bool>* cancel_;
   std::shared_ptr<RateLimiter> limiter_;
+  std::function<void(const backup::BackupProgress&)> progress_;
   LastRun run_;
   uint64_t errors_ = 0;
 };
@@ -182,8 +172,9 @@ class JobRun {
 std::string JobTag(const std::string& job_name) { return "coffre-job:" + job_name; }
 
 LastRun RunJob(const JobConfig& job, const AgentSettings& settings, AgentLog& log,
-               const std::atomic<bool>* cancel, std::shared_ptr<RateLimiter> shared_limiter) {
-  return JobRun(job, settings, log, cancel, std::move(shared_limiter)).Run();
+               const std::atomic<bool>* cancel, std::shared_ptr<RateLimiter> shared_limiter,
+               std::function<void(const backup::BackupProgress&)> progress) {
+  return JobRun(job, settings, log, cancel, std::move(shared_limiter), std::move(progress)).Run();
 }
 
 }  // namespace coffre::daemon

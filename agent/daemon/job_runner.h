@@ -17,6 +17,7 @@
 #include <atomic>
 #include <memory>
 
+#include "agent/backup/archiver.h"
 #include "agent/daemon/agent_config.h"
 #include "agent/daemon/agent_log.h"
 #include "agent/daemon/agent_status.h"
@@ -32,8 +33,10 @@ std::string JobTag(const std::string& job_name);
 // `cancel` stops the backup (packs stored so far are indexed, no snapshot).
 // `shared_limiter`, if set, paces the uploads of every job that has no
 // limit_upload of its own, so parallel jobs share [agent] limit_upload.
+// `progress`, if set, hears the backup's progress (from the calling thread).
 LastRun RunJob(const JobConfig& job, const AgentSettings& settings, AgentLog& log,
                const std::atomic<bool>* cancel,
-               std::shared_ptr<RateLimiter> shared_limiter = nullptr);
+               std::shared_ptr<RateLimiter> shared_limiter = nullptr,
+               std::function<void(const backup::BackupProgress&)> progress = {});
 
 }  // namespace coffre::daemon

@@ -4,16 +4,20 @@
 // agent/daemon/.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "agent/daemon/agent_daemon.h"
+#include "agent/daemon/job_check.h"
 #include "agent/daemon/job_runner.h"
 #include "agent/util/exit_codes.h"
+#include "cli/output/progress.h"
 
 namespace {
 
@@ -26,6 +30,9 @@ struct Args {
   std::string log_level;
   std::string run_job;
   bool check_config = false;
+  bool online = false;
+  bool progress = false;
+  bool no_progress = false;
 };
 
 int Fail(const std::string& message, int code) {
@@ -33,14 +40,33 @@ int Fail(const std::string& message, int code) {
   return code;
 }
 
-int CheckConfig(const AgentConfig& config) {
+// --check-config [--online]: the syntax (already checked by loading), then
+// each job's files, and with --online whether its repository opens. Every
+// problem is one line on stderr; the exit code is 0 only if none was found.
+int CheckConfig(const AgentConfig& config, bool online) {
   const int64_t now = std::time(nullptr);
+  size_t problems = 0;
   for (const JobConfig& job : config.jobs) {
     int64_t next = NextRunTime(job.schedule, std::nullopt, now, now);
+    std::vector<Status> found = CheckJobFiles(job);
+    if (online && found.empty()) {
+      auto repo = OpenJobRepository(job, config.agent);
+      if (!repo) found.push_back(repo.error().WithContext("repository " + job.repo));
+    }
     std::cout << job.name << "  " << job.repo << "  schedule '" << job.schedule.text << "'  next "
-              << (next == kNever ? "never" : FormatLocalTime(next)) << "\n";
+              << (next == kNever ? "never" : FormatLocalTime(next)) << "  "
+              << (found.empty() ? (online ? "ok, repository opens" : "ok") : "PROBLEM") << "\n";
+    for (const Status& s : found)
+      std::cerr << "coffre-agent: error: job " << job.name << ": " << s.message() << "\n";
+    problems += found.size();
+  }
+  if (problems) {
+    std::cout << config.origin << ": " << config.jobs.size() << " job(s), " << problems
+              << " problem(s)" << std::endl;
+    return kExitFailure;
   }
   std::cout << config.origin << ": " << config.jobs.size() << " job(s), configuration valid"
+            << (online ? "; every repository opens" : " (--online also opens each repository)")
             << std::endl;
   return kExitOk;
 }
@@ -98,7 +124,28 @@ int RunOnce(const Args& args, const AgentConfig& config, const JobConfig& job, A
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  LastRun run = RunJob(job, config.agent, log, &cancel);
+  // On a terminal (or with --progress), the progress line of coffre backup;
+  // log lines clear it first, so the two never share a line.
+  const bool show = !args.no_progress && (args.progress || isatty(STDERR_FILENO));
+  cli::ProgressLine line(show);
+  std::mutex line_mu;
+  std::function<void(const backup::BackupProgress&)> on_progress;
+  if (show) {
+    log.set_before_write([&] {
+      std::lock_guard<std::mutex> guard(line_mu);
+      line.Clear();
+    });
+    on_progress = [&](const backup::BackupProgress& p) {
+      std::lock_guard<std::mutex> guard(line_mu);
+      if (line.Due()) line.Update(cli::BackupProgressText(p, line.ElapsedSeconds()));
+    };
+  }
+  LastRun run = RunJob(job, config.agent, log, &cancel, nullptr, on_progress);
+  {
+    std::lock_guard<std::mutex> guard(line_mu);
+    line.Clear();
+  }
+  log.set_before_write(nullptr);
   run.trigger = "manual";
   JobStatus status;
   status.name = job.name;
@@ -127,10 +174,17 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", args.log_level,
                  "debug, info, warning or error (overrides the config)");
   app.add_flag("--check-config", args.check_config,
-               "validate the configuration, print each job's next run, and exit");
+               "validate the configuration and the files each job names, print each job's "
+               "next run, and exit (1 if a problem was found)");
+  app.add_flag("--online", args.online,
+               "with --check-config: also open each job's repository with its passphrase");
   app.add_option("--run", args.run_job,
                  "run this job once now, in the foreground, and exit with "
                  "its exit code");
+  app.add_flag("--progress", args.progress,
+               "with --run: draw the backup's progress line on stderr even when it is not a "
+               "terminal");
+  app.add_flag("--no-progress", args.no_progress, "with --run: never draw a progress line");
   app.footer(
       "Signals: SIGHUP reloads the configuration (a wrong one is refused and the old one kept); "
       "SIGTERM cancels running jobs cleanly and exits. Exit codes: those of coffre for --run; "
@@ -152,7 +206,7 @@ int main(int argc, char** argv) {
     if (!level) return Fail(level.error().message(), kExitUsage);
     config->agent.log_level = *level;
   }
-  if (args.check_config) return CheckConfig(*config);
+  if (args.check_config) return CheckConfig(*config, args.online);
 
   AgentLog log(config->agent.log_level, AgentLog::StderrIsJournal());
   if (!args.run_job.empty()) {

@@ -43,7 +43,7 @@ std::vector<std::string> JobRow(const daemon::JobStatus& job, bool alive) {
   std::vector<std::string> row = {job.name, "-", "-", "-", "-", "-"};
   if (const auto& r = job.last_run) {
     row[1] = LocalTime(r->started * kNsPerSecond);
-    row[2] = r->outcome;
+    row[2] = r->outcome + (r->trigger == "manual" ? " (by hand)" : "");
     row[3] = HumanDuration(static_cast<uint64_t>(std::max<int64_t>(r->duration_ms, 0)));
     row[4] = HumanBytes(r->bytes);
   }
@@ -77,6 +77,10 @@ void RunAgentStatus(Context& ctx, const AgentStatusArgs& args) {
     std::cout << "agent running (pid " << status->pid << ", since "
               << LocalTime(status->started * kNsPerSecond) << ", config " << status->config
               << ")\n";
+  } else if (status->pid == 0) {
+    // Only `coffre-agent --run` wrote here: no service ever ran.
+    std::cout << "agent not running (the coffre-agent service never ran with this state dir; "
+                 "runs started by hand are below)\n";
   } else {
     std::cout << "agent not running (pid " << status->pid << " is gone; last update "
               << LocalTime(status->updated * kNsPerSecond) << ")\n";

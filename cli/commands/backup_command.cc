@@ -84,8 +84,7 @@ void RunBackupCommand(Context& ctx, const BackupArgs& args) {
   std::function<void(const backup::BackupProgress&)> on_progress;
   if (ctx.ShowProgress()) {
     on_progress = [&](const backup::BackupProgress& p) {
-      progress.Update(std::to_string(p.files) + " files, " + HumanBytes(p.bytes) + ": " +
-                      p.current);
+      if (progress.Due()) progress.Update(BackupProgressText(p, progress.ElapsedSeconds()));
     };
   }
   auto result = backup::RunBackup(**repo, options, on_progress);
