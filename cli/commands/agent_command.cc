@@ -11,6 +11,7 @@
 #include "agent/util/exit_codes.h"
 #include "cli/context.h"
 #include "cli/output/format.h"
+#include "core/base/text_table.h"
 
 namespace coffre::cli {
 
@@ -21,23 +22,6 @@ constexpr int64_t kNsPerSecond = 1'000'000'000;
 struct AgentStatusArgs {
   std::string state_dir = "/var/lib/coffre-agent";
 };
-
-// A table with left-aligned columns as wide as their widest cell.
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    width.resize(std::max(width.size(), row.size()));
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) line += std::string(width[i] - row[i].size() + 2, ' ');
-    }
-    std::cout << line << "\n";
-  }
-}
 
 std::vector<std::string> JobRow(const daemon::JobStatus& job, bool alive) {
   std::vector<std::string> row = {job.name, "-", "-", "-", "-", "-"};
@@ -89,10 +73,10 @@ void RunAgentStatus(Context& ctx, const AgentStatusArgs& args) {
     std::cout << "no jobs" << std::endl;
     return;
   }
-  std::vector<std::vector<std::string>> rows = {
-      {"JOB", "LAST RUN", "RESULT", "DURATION", "BYTES", "NEXT RUN"}};
-  for (const daemon::JobStatus& job : status->jobs) rows.push_back(JobRow(job, alive));
-  PrintTable(rows);
+  TextTable table;
+  table.AddRow({"JOB", "LAST RUN", "RESULT", "DURATION", "BYTES", "NEXT RUN"});
+  for (const daemon::JobStatus& job : status->jobs) table.AddRow(JobRow(job, alive));
+  std::cout << table.Render();
   // The error of a failed last run is what an operator looks for first.
   for (const daemon::JobStatus& job : status->jobs) {
     if (job.last_run && !job.last_run->error.empty()) {

@@ -41,11 +41,17 @@ class Lister {
                           {"mode", node.mode},
                           {"uid", node.uid},
                           {"gid", node.gid},
+                          {"user", node.user},
+                          {"group", node.group},
                           {"size", node.size},
                           {"mtime", Rfc3339(node.mtime_ns)}});
     } else if (args_.long_format) {
-      std::printf("%-8s %04o %6u %6u %12llu %s %s\n", TypeName(node.type), node.mode, node.uid,
-                  node.gid, static_cast<unsigned long long>(node.size),
+      // Names as recorded at backup time (this machine's may differ, or be
+      // missing after a disaster); the number where there was no name.
+      const std::string user = node.user.empty() ? std::to_string(node.uid) : node.user;
+      const std::string group = node.group.empty() ? std::to_string(node.gid) : node.group;
+      std::printf("%-8s %04o %-8s %-8s %12llu %s %s\n", TypeName(node.type), node.mode,
+                  user.c_str(), group.c_str(), static_cast<unsigned long long>(node.size),
                   LocalTime(node.mtime_ns).c_str(), path.c_str());
     } else {
       std::fwrite(path.data(), 1, path.size(), stdout);

@@ -4,6 +4,7 @@
 
 #include "cli/context.h"
 #include "cli/output/format.h"
+#include "core/base/text_table.h"
 
 namespace coffre::cli {
 
@@ -40,14 +41,19 @@ void RunSnapshots(Context& ctx) {
     std::cout << DumpJson(out) << std::endl;
     return;
   }
-  std::printf("%-8s  %-19s  %-16s  %10s  %s\n", "ID", "Time", "Host", "Size", "Paths");
+  TextTable table;
+  table.AddRow({"ID", "TIME", "HOST", "TAGS", "SIZE", "PATHS"});
   for (const auto& l : *all) {
-    std::string paths;
-    for (const auto& p : l.snapshot.paths) paths += (paths.empty() ? "" : " ") + p;
-    std::printf("%-8s  %-19s  %-16s  %10s  %s\n", l.id.Short().c_str(),
-                LocalTime(l.snapshot.time_ns).c_str(), l.snapshot.host.c_str(),
-                HumanBytes(l.snapshot.stats.bytes).c_str(), paths.c_str());
+    auto join = [](const std::vector<std::string>& words, const char* sep) {
+      std::string out;
+      for (const auto& w : words) out += (out.empty() ? "" : sep) + w;
+      return out;
+    };
+    table.AddRow({l.id.Short(), LocalTime(l.snapshot.time_ns), l.snapshot.host,
+                  l.snapshot.tags.empty() ? "-" : join(l.snapshot.tags, ","),
+                  HumanBytes(l.snapshot.stats.bytes), join(l.snapshot.paths, " ")});
   }
+  std::cout << table.Render();
   std::printf("%zu snapshot(s)\n", all->size());
 }
 

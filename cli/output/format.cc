@@ -1,26 +1,13 @@
 #include "cli/output/format.h"
 
-#include <ctime>
 #include <cstdio>
+#include <ctime>
+
+#include "core/base/byte_size.h"
 
 namespace coffre::cli {
 
-std::string HumanBytes(uint64_t bytes) {
-  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(bytes);
-  int unit = 0;
-  while (v >= 1024 && unit < 5) {
-    v /= 1024;
-    ++unit;
-  }
-  char buf[32];
-  if (unit == 0) {
-    std::snprintf(buf, sizeof(buf), "%llu B", static_cast<unsigned long long>(bytes));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.1f %s", v, kUnits[unit]);
-  }
-  return buf;
-}
+std::string HumanBytes(uint64_t bytes) { return FormatByteSize(bytes); }
 
 std::string Rfc3339(int64_t unix_ns) {
   int64_t secs = unix_ns / 1000000000;

@@ -1,6 +1,7 @@
 #include "core/base/byte_size.h"
 
 #include <charconv>
+#include <cstdio>
 #include <string>
 
 namespace coffre {
@@ -46,6 +47,23 @@ Result<uint64_t> ParseByteSize(std::string_view text) {
     return value * u.factor;
   }
   return bad();
+}
+
+std::string FormatByteSize(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1024 && unit < 5) {
+    v /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  if (unit == 0) {
+    std::snprintf(buf, sizeof(buf), "%llu B", static_cast<unsigned long long>(bytes));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f %s", v, kUnits[unit]);
+  }
+  return buf;
 }
 
 }  // namespace coffre

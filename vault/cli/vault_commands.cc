@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/base/byte_size.h"
+#include "core/base/text_table.h"
 #include "core/crypto/self_signed.h"
 #include "vault/api/vault_server.h"
 
@@ -122,10 +123,16 @@ int TenantList(const std::string& data) {
   if (!registry) return Fail(registry.error());
   auto store = RepoStore::Open(data + "/repos");
   if (!store) return Fail(store.error());
+  TextTable table;
+  table.AddRow({"TENANT", "STORED", "QUOTA", "USED"});
   for (const Tenant& t : (*registry)->Tenants()) {
-    std::cout << t.name << "\tstored " << (*store)->Usage(t.name) << " bytes\tquota "
-              << (t.quota_bytes ? std::to_string(t.quota_bytes) + " bytes" : "none") << "\n";
+    const uint64_t stored = (*store)->Usage(t.name);
+    std::string used = "-";
+    if (t.quota_bytes) used = std::to_string(stored * 100 / t.quota_bytes) + "%";
+    table.AddRow({t.name, FormatByteSize(stored),
+                  t.quota_bytes ? FormatByteSize(t.quota_bytes) : "none", used});
   }
+  std::cout << table.Render();
   return 0;
 }
 
@@ -150,10 +157,11 @@ int TokenRevoke(const std::string& data, const std::string& id) {
 int TokenList(const std::string& data) {
   auto registry = OpenRegistry(data);
   if (!registry) return Fail(registry.error());
-  for (const TokenInfo& t : (*registry)->Tokens()) {
-    std::cout << t.id << "\t" << t.tenant << "\t" << RoleName(t.role)
-              << (t.revoked ? "\trevoked" : "") << "\n";
-  }
+  TextTable table;
+  table.AddRow({"ID", "TENANT", "ROLE", "STATE"});
+  for (const TokenInfo& t : (*registry)->Tokens())
+    table.AddRow({t.id, t.tenant, RoleName(t.role), t.revoked ? "revoked" : "active"});
+  std::cout << table.Render();
   return 0;
 }
 

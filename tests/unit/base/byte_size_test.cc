@@ -30,3 +30,16 @@ TEST_CASE("ParseByteSize refuses what is not a size", "[unit][base]") {
 
 }  // namespace
 }  // namespace coffre
+
+namespace coffre {
+namespace {
+
+TEST_CASE("FormatByteSize gives bytes whole and larger sizes in binary units", "[unit][base]") {
+  CHECK(FormatByteSize(0) == "0 B");
+  CHECK(FormatByteSize(1023) == "1023 B");
+  CHECK(FormatByteSize(1536) == "1.5 KiB");
+  CHECK(FormatByteSize(uint64_t{10} << 30) == "10.0 GiB");
+}
+
+}  // namespace
+}  // namespace coffre
