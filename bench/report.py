@@ -98,7 +98,8 @@ def targets(data):
         return None if not c or r is None else r / c
 
     def verdict(ok):
-        return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+        # Targets are for the record: a missed one never fails a run.
+        return "n/a" if ok is None else ("met" if ok else "target missed")
 
     rows = []
     for step, label, want in (("backup1", "first backup >= 1.5x as fast as restic (wall)", 1.5),

@@ -120,7 +120,8 @@ vault_hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$vault_pid/status")
 agents_mib=$(du -sm "$data_vault/repos/bench" | cut -f1)
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
-verdict() { [[ $(echo "$1 >= $2" | bc) == 1 ]] && echo PASS || echo FAIL; }
+# Targets are for the record: a missed one never fails the run.
+verdict() { [[ $(echo "$1 >= $2" | bc) == 1 ]] && echo met || echo "target missed"; }
 backup_speed=$(ratio "${wall[local-backup]:-0}" "${wall[vault-backup]:-1}")
 restore_speed=$(ratio "${wall[local-restore]:-0}" "${wall[vault-restore]:-1}")
 hwm_mib=$((vault_hwm / 1024))
@@ -144,7 +145,7 @@ hwm_mib=$((vault_hwm / 1024))
   echo "|---|---|---|"
   echo "| backup through the vault >= 80% of local speed | local/vault time = $backup_speed | $(verdict "$backup_speed" 0.8) |"
   echo "| restore through the vault >= 80% of local speed | local/vault time = $restore_speed | $(verdict "$restore_speed" 0.8) |"
-  echo "| the vault below 300 MiB with $agents agents uploading | $hwm_mib MiB | $( ((hwm_mib < 300)) && echo PASS || echo FAIL) |"
+  echo "| the vault below 300 MiB with $agents agents uploading | $hwm_mib MiB | $( ((hwm_mib < 300)) && echo met || echo "target missed") |"
 } | tee "$out"
 echo "vault.sh: report written to $out" >&2
 kill -TERM $vault_pid

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libzstd-dev libarchive-dev libboost-filesystem-dev libcpp-httplib-dev
   libcli11-dev catch2 libssl-dev libexpected-dev nlohmann-json3-dev libtoml11-dev
-  attr acl xxd curl systemd sqlite3
+  attr acl xxd curl systemd sqlite3 ccache
 )
 # Only for the benchmarks: the tools we measure ourselves against.
 if [[ "${COFFRE_BENCH_DEPS:-0}" == 1 ]]; then
