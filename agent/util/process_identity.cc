@@ -28,7 +28,7 @@ std::optional<std::string> FirstLine(const std::string& path) {
 }
 
 // Field 22 of /proc/PID/stat: when the process started, in clock ticks
-// since boot. The name in field 2 may hold spaces and parentheses, so the
+// since boot; nullopt for a process that has ended. The name in field 2 may hold spaces and parentheses, so the
 // fields are counted from its last ')'.
 std::optional<std::string> StartTicks(pid_t pid) {
   auto stat = FirstLine("/proc/" + std::to_string(pid) + "/stat");
@@ -37,8 +37,12 @@ std::optional<std::string> StartTicks(pid_t pid) {
   if (close == std::string::npos) return std::nullopt;
   std::istringstream fields(stat->substr(close + 1));
   std::string field;
-  for (int n = 3; n <= 22; ++n)
+  for (int n = 3; n <= 22; ++n) {
     if (!(fields >> field)) return std::nullopt;
+    // Field 3, the state: a zombie (Z) or a dying process (X) has ended;
+    // only its parent's wait is missing, and that may never come.
+    if (n == 3 && (field == "Z" || field == "X")) return std::nullopt;
+  }
   return field;
 }
 

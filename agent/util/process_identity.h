@@ -22,7 +22,7 @@ using IdentityTag = std::array<uint8_t, 4>;
 // record is ever judged by its process).
 std::optional<IdentityTag> MachineTag();
 // The process `pid` of this pid namespace as it runs now; nullopt if no
-// such process exists.
+// such process exists or it has ended (a zombie not yet waited for).
 std::optional<IdentityTag> ProcessTag(pid_t pid);
 
 // True only when sure: the record came from this machine tag, and process

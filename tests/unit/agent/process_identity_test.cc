@@ -48,6 +48,23 @@ TEST_CASE("a running process is not gone, and an exited one is", "[unit][process
   CHECK(ProcessGone(*machine, child, *tag));
 }
 
+TEST_CASE("a process that ended but was not waited for (a zombie) is gone",
+          "[unit][process_identity]") {
+  auto machine = MachineTag();
+  REQUIRE(machine);
+  int release = -1;
+  pid_t child = WaitingChild(&release);
+  auto tag = ProcessTag(child);
+  REQUIRE(tag);
+  ::close(release);
+  // Not reaped yet: wait until the kernel has made it a zombie.
+  siginfo_t info{};
+  REQUIRE(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT) == 0);
+  CHECK_FALSE(ProcessTag(child));
+  CHECK(ProcessGone(*machine, child, *tag));
+  REQUIRE(::waitpid(child, nullptr, 0) == child);
+}
+
 TEST_CASE("a pid that now names another process counts as gone", "[unit][process_identity]") {
   auto machine = MachineTag();
   REQUIRE(machine);
