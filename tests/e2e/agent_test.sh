@@ -21,15 +21,7 @@ vault init >/dev/null 2>&1
 vault tenant add acme
 vault token add --tenant acme --role backup >"$WORK/token"
 vault cert >"$WORK/ca.pem"
-"$COFFRE_VAULT_BIN" --data "$DATA" serve --listen 127.0.0.1:0 2>"$WORK/serve.log" &
-echo $! >"$WORK/vault.pid"
-on_exit 'kill -KILL $(cat "$WORK/vault.pid") 2>/dev/null'
-deadline=$((SECONDS + 20))
-until grep -q '^listening on https://127.0.0.1:' "$WORK/serve.log"; do
-  ((SECONDS < deadline)) || fail "vault not ready: $(cat "$WORK/serve.log")"
-  sleep 0.05
-done
-PORT=$(sed -n 's/^listening on https:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/serve.log")
+start_vault "$DATA"
 URL=https://127.0.0.1:$PORT/acme/main
 echo "agent test passphrase" >"$WORK/passphrase"
 chmod 600 "$WORK/passphrase"

@@ -8,8 +8,9 @@
 # fail MSG, skip MSG, on_exit CMD, expect_exit [--multiline] CODE cmd...,
 # coffre ARGS (the binary, detached from any terminal and under a timeout),
 # with_env [-u VAR] [VAR=VAL] cmd..., section NAME FUNCTION, init_repo DIR,
-# compare_trees A B [--exclude REL]..., json_eval EXPR, and $OUT / $ERR, the
-# files holding the stdout / stderr of the last expect_exit.
+# compare_trees A B [--exclude REL]..., json_eval EXPR, start_vault DATA
+# [LISTEN], and $OUT / $ERR, the files holding the stdout / stderr of the
+# last expect_exit.
 
 set -euo pipefail
 set -E  # the ERR trap also fires inside functions
@@ -202,3 +203,28 @@ random_file() {
 
 # Pack files of a repository, one path a line, sorted.
 list_packs() { find "$1/data" -type f | sort; }
+
+# start_vault DATA [LISTEN]: starts `coffre-vault --data DATA serve` on
+# LISTEN (default 127.0.0.1:0), waits for its ready line and sets VAULT_PID,
+# PORT and BASE (https://127.0.0.1:PORT). The pid is also kept in
+# $WORK/vault.pid, for sections (subshells) that restart the vault and the
+# steps after them; the vault is killed at exit. Its log: $WORK/serve.log.
+_VAULT_CLEANUP=0
+start_vault() {
+  : "${COFFRE_VAULT_BIN:?COFFRE_VAULT_BIN must name the coffre-vault binary}"
+  "$COFFRE_VAULT_BIN" --data "$1" serve --listen "${2:-127.0.0.1:0}" 2>"$WORK/serve.log" &
+  VAULT_PID=$!
+  echo "$VAULT_PID" >"$WORK/vault.pid"
+  if ((_VAULT_CLEANUP == 0)); then
+    on_exit 'kill -KILL $(cat "$WORK/vault.pid") 2>/dev/null'
+    _VAULT_CLEANUP=1
+  fi
+  local deadline=$((SECONDS + 20))
+  until grep -q '^listening on https://127.0.0.1:' "$WORK/serve.log"; do
+    kill -0 "$VAULT_PID" 2>/dev/null || fail "vault exited: $(cat "$WORK/serve.log")"
+    ((SECONDS < deadline)) || fail "vault not ready after 20 s: $(cat "$WORK/serve.log")"
+    sleep 0.05
+  done
+  PORT=$(sed -n 's/^listening on https:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/serve.log")
+  BASE=https://127.0.0.1:$PORT
+}

@@ -29,25 +29,7 @@ vault cert >"$WORK/ca.pem"
 grep -q "BEGIN CERTIFICATE" "$WORK/ca.pem" || fail "cert printed no PEM"
 [[ $(wc -l <"$WORK/acme-backup") == 1 ]] || fail "token add must print the token alone"
 
-# start_vault [LISTEN]: starts `serve`, waits for its ready line, sets
-# VAULT_PID and PORT. The pid is also kept in a file, for the sections
-# (subshells) that restart the vault and the steps after them.
-start_vault() {
-  "$COFFRE_VAULT_BIN" --data "$DATA" serve --listen "${1:-127.0.0.1:0}" \
-    2>"$WORK/serve.log" &
-  VAULT_PID=$!
-  echo "$VAULT_PID" >"$WORK/vault.pid"
-  local deadline=$((SECONDS + 20))
-  until grep -q '^listening on https://127.0.0.1:' "$WORK/serve.log"; do
-    kill -0 "$VAULT_PID" 2>/dev/null || fail "vault exited: $(cat "$WORK/serve.log")"
-    ((SECONDS < deadline)) || fail "vault not ready after 20 s"
-    sleep 0.05
-  done
-  PORT=$(sed -n 's/^listening on https:\/\/127.0.0.1:\([0-9]*\)$/\1/p' "$WORK/serve.log")
-  BASE=https://127.0.0.1:$PORT
-}
-start_vault
-on_exit 'kill -KILL $(cat "$WORK/vault.pid") 2>/dev/null'
+start_vault "$DATA"
 URL=$BASE/acme/main
 
 # as TOKEN_FILE coffre-args...: the agent with a token and the vault's cert.
@@ -227,7 +209,7 @@ killed_vault() {
   head -n 3 "$WORK/bg.err" | sed 's/^/    first run| /'
   local stored_packs
   stored_packs=$(grep -c '"object":"data/.*"status":201' "$DATA/audit.log")
-  start_vault "127.0.0.1:$PORT"
+  start_vault "$DATA" "127.0.0.1:$PORT"
   [[ -z $(ls "$DATA/repos/acme/main/tmp") ]] || fail "the restart left temporary files"
   expect_exit 0 as acme-backup backup --repo "$URL" --json "$src"
   local new_bytes
