@@ -12,6 +12,7 @@
 #include "agent/repo/repo_lock.h"
 #include "core/base/thread_pool.h"
 #include "core/crypto/hash.h"
+#include "core/format/pack_reader.h"
 
 namespace coffre::maintain {
 
@@ -145,23 +146,16 @@ void Checker::ReadPack(const repo::PackRecord& pack, const std::vector<format::P
     // Go on: the blobs say which files are affected.
   }
   ByteView all(*bytes);
-  if (all.size() < format::kPackPreambleSize + format::kPackFooterSize) {
-    Report(name + ": truncated to " + std::to_string(all.size()) + " bytes");
-    return;
-  }
-  auto tail_size = format::PackTailSize(all.last(format::kPackFooterSize));
   std::vector<format::PackEntry> header_entries;
-  if (!tail_size || *tail_size > all.size() - format::kPackPreambleSize) {
-    Report(name + ": footer is damaged");
+  auto header = format::ReadPackContents(
+      repo_.keys().data_key, all.size(), [&](uint64_t offset, uint64_t length) -> Result<Bytes> {
+        ByteView part = all.subspan(offset, length);
+        return Bytes(part.begin(), part.end());
+      });
+  if (!header) {
+    Report(name + ": header: " + header.error().message());
   } else {
-    auto header = format::DecodePackHeader(repo_.keys().data_key,
-                                           all.first(format::kPackPreambleSize),
-                                           all.last(*tail_size), all.size());
-    if (!header) {
-      Report(name + ": header: " + header.error().message());
-    } else {
-      header_entries = std::move(header->entries);
-    }
+    header_entries = std::move(header->entries);
   }
   crypto::Key key = format::PackKey(repo_.keys().data_key, pack.salt);
   // The pack's own header lists every blob; if it is damaged, the index

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "agent/repo/repository.h"
+#include "core/format/pack_reader.h"
 #include "core/format/sealed_object.h"
 
 namespace coffre::repo {
@@ -128,17 +129,10 @@ Status Repository::IncludeCondemnedPacks(const std::function<void(const std::str
 }
 
 Result<format::IndexedPack> Repository::ReadPackHeader(const PackId& id, uint64_t size) {
-  ObjectName name{ObjectKind::kData, id.Hex()};
-  if (size < format::kPackPreambleSize + format::kPackFooterSize)
-    return Err(CorruptionError("pack " + id.Hex() + " is too short"));
-  ASSIGN_OR_RETURN(Bytes footer,
-                   backend_->Load(name, size - format::kPackFooterSize, format::kPackFooterSize));
-  ASSIGN_OR_RETURN(size_t tail_size, format::PackTailSize(footer));
-  if (tail_size > size - format::kPackPreambleSize)
-    return Err(CorruptionError("pack " + id.Hex() + ": header length exceeds the pack"));
-  ASSIGN_OR_RETURN(Bytes tail, backend_->Load(name, size - tail_size, tail_size));
-  ASSIGN_OR_RETURN(Bytes preamble, backend_->Load(name, 0, format::kPackPreambleSize));
-  auto contents = format::DecodePackHeader(keys_.data_key, preamble, tail, size);
+  const ObjectName name{ObjectKind::kData, id.Hex()};
+  auto contents = format::ReadPackContents(
+      keys_.data_key, size,
+      [&](uint64_t offset, uint64_t length) { return backend_->Load(name, offset, length); });
   if (!contents) return Err(contents.error().WithContext("pack " + id.Hex()));
   return format::IndexedPack{id, contents->salt, size, std::move(contents->entries)};
 }
