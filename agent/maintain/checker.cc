@@ -113,8 +113,12 @@ Status Checker::CheckPacksExist(std::map<PackId, uint64_t>* stored) {
                                          }
                                          return Status::Ok();
                                        }));
+  const bool one_type = repo_.config().version >= format::kSeparateTreePacksVersion;
   for (const repo::PackRecord& pack : repo_.index().Packs()) {
     ++stats_.packs;
+    if (one_type && pack.has_trees && pack.has_data)
+      Report("pack " + pack.id.Hex() +
+             " holds both trees and file data, which a version 2 repository never does");
     auto it = stored->find(pack.id);
     if (it == stored->end()) {
       Report("pack " + pack.id.Hex() + " is indexed but missing");

@@ -10,8 +10,10 @@ void IndexTable::AddPack(const format::IndexedPack& pack) {
   auto [it, inserted] = pack_numbers_.try_emplace(pack.id, static_cast<uint32_t>(packs_.size()));
   if (inserted) packs_.push_back(PackRecord{pack.id, pack.salt, pack.size});
   uint32_t number = it->second;
+  PackRecord& record = packs_[number];
   blobs_.reserve(blobs_.size() + pack.entries.size());
   for (const format::PackEntry& e : pack.entries) {
+    (e.type == format::BlobType::kTree ? record.has_trees : record.has_data) = true;
     Slot slot{number, static_cast<uint32_t>(e.offset), e.stored_len, e.raw_len, e.type, e.codec};
     blobs_.try_emplace(e.id, slot);
   }
@@ -49,6 +51,7 @@ std::optional<BlobLocation> IndexTable::Find(const BlobId& id) const {
   loc.pack = p.id;
   loc.salt = p.salt;
   loc.pack_size = p.size;
+  loc.tree_pack = p.tree_pack();
   loc.entry = format::PackEntry{id, s.type, s.codec, s.offset, s.stored_len, s.raw_len};
   return loc;
 }

@@ -22,12 +22,18 @@ struct BlobLocation {
   format::PackSalt salt;
   format::PackEntry entry;
   uint64_t pack_size = 0;  // as the index records it
+  bool tree_pack = false;  // the pack holds trees only (PackRecord)
 };
 
 struct PackRecord {
   PackId id;
   format::PackSalt salt{};
   uint64_t size = 0;
+  // Which blob types the pack holds, by the index: a tree pack has trees
+  // only (repository version 2 never mixes them; version 1 may).
+  bool has_trees = false;
+  bool has_data = false;
+  bool tree_pack() const { return has_trees && !has_data; }
 };
 
 class IndexTable {

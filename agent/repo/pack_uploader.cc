@@ -12,7 +12,10 @@ constexpr size_t kPacksPerIndex = 64;
 }  // namespace
 
 PackUploader::PackUploader(Repository* repo, size_t target_pack_size, size_t max_queued)
-    : repo_(repo), target_size_(target_pack_size), max_queued_(std::max<size_t>(max_queued, 1)) {
+    : repo_(repo),
+      target_size_(target_pack_size),
+      tree_target_size_(std::min(target_pack_size, kTreePackSize)),
+      max_queued_(std::max<size_t>(max_queued, 1)) {
   for (size_t i = 0; i < max_queued_; ++i) uploaders_.emplace_back([this] { UploadLoop(); });
 }
 
@@ -36,23 +39,28 @@ Status PackUploader::AddBlob(format::BlobType type, const BlobId& id, compress::
                              uint32_t raw_len, ByteView stored) {
   std::unique_lock lock(mu_);
   if (!error_.ok()) return error_;
+  // Trees go to packs of their own: reading a snapshot's metadata (the next
+  // backup, a cache) then never touches file data.
+  const bool tree = type == format::BlobType::kTree;
+  std::unique_ptr<format::PackWriter>& open = tree ? open_tree_ : open_data_;
+  const size_t target = tree ? tree_target_size_ : target_size_;
   // A pack ends at most one blob (4 MiB max) plus its header past the target.
-  if (!open_)
-    open_ = std::make_unique<format::PackWriter>(repo_->keys().data_key, target_size_ + (6 << 20));
-  open_->AddBlob(type, id, codec, raw_len, stored);
-  if (open_->size() >= target_size_) EnqueueLocked(lock);
+  if (!open) open = std::make_unique<format::PackWriter>(repo_->keys().data_key, target + (6 << 20));
+  open->AddBlob(type, id, codec, raw_len, stored);
+  if (open->size() >= target) EnqueueLocked(lock, open);
   return error_;
 }
 
-void PackUploader::EnqueueLocked(std::unique_lock<std::mutex>& lock) {
+void PackUploader::EnqueueLocked(std::unique_lock<std::mutex>& lock,
+                                 std::unique_ptr<format::PackWriter>& open) {
   // Wait for room so memory stays bounded while storage is slower than CPU.
   cv_.wait(lock, [this] {
     return queue_.size() + uploading_ < max_queued_ || !error_.ok();
   });
   // Another worker waited here too and already queued the pack.
-  if (!open_ || open_->blob_count() == 0) return;
-  queue_.push_back(open_->Finish());
-  open_.reset();
+  if (!open || open->blob_count() == 0) return;
+  queue_.push_back(open->Finish());
+  open.reset();
   cv_.notify_all();
 }
 
@@ -105,7 +113,8 @@ Status PackUploader::SaveIndexLocked(std::unique_lock<std::mutex>& lock) {
 
 Status PackUploader::Flush() {
   std::unique_lock lock(mu_);
-  if (open_ && open_->blob_count() > 0 && error_.ok()) EnqueueLocked(lock);
+  for (auto* open : {&open_data_, &open_tree_})
+    if (*open && (*open)->blob_count() > 0 && error_.ok()) EnqueueLocked(lock, *open);
   cv_.wait(lock, [this] { return (queue_.empty() && uploading_ == 0) || !error_.ok(); });
   if (!error_.ok()) {
     // Index what did reach storage, so the next run reuses it.

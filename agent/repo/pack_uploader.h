@@ -10,8 +10,12 @@
 // Uploads: `max_queued` packs are saved at once, each by a thread of its
 // own (1 for a local folder, where one writer keeps the disk busy; several
 // for a vault, where each upload waits on the network).
-// Memory: at most one open pack plus `max_queued` finished packs waiting or
-// being saved (with 1, the next pack fills while one is saved).
+// Packs hold one type of blob: trees go to tree packs (at most
+// kTreePackSize), file data to data packs, so that reading metadata never
+// downloads file data (docs/format/repository.md, version 2).
+// Memory: at most two open packs (data, tree) plus `max_queued` finished
+// packs waiting or being saved (with 1, the next pack fills while one is
+// saved).
 // Thread-safety: all methods may be called from many threads.
 #pragma once
 
@@ -30,6 +34,7 @@ namespace coffre::repo {
 class PackUploader {
  public:
   static constexpr size_t kDefaultPackSize = 8 << 20;
+  static constexpr size_t kTreePackSize = 4 << 20;
   PackUploader(Repository* repo, size_t target_pack_size = kDefaultPackSize,
                size_t max_queued = 1);
   ~PackUploader();  // Flushes; errors are lost: call Flush() first.
@@ -51,17 +56,19 @@ class PackUploader {
 
  private:
   void UploadLoop();
-  void EnqueueLocked(std::unique_lock<std::mutex>& lock);
+  void EnqueueLocked(std::unique_lock<std::mutex>& lock, std::unique_ptr<format::PackWriter>& open);
   Status SaveIndexLocked(std::unique_lock<std::mutex>& lock);
 
   Repository* repo_;
   const size_t target_size_;
+  const size_t tree_target_size_;
   const size_t max_queued_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::unordered_set<BlobId, IdHash> reserved_;
-  std::unique_ptr<format::PackWriter> open_;
+  std::unique_ptr<format::PackWriter> open_data_;
+  std::unique_ptr<format::PackWriter> open_tree_;
   std::deque<format::PackWriter::Finished> queue_;
   size_t uploading_ = 0;  // packs being saved now
   bool stopping_ = false;

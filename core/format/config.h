@@ -15,8 +15,14 @@
 
 namespace coffre::format {
 
-// The newest repository format this build reads and writes.
-inline constexpr uint8_t kRepositoryVersion = 1;
+// The newest repository format this build reads and writes. Version 2 adds
+// one promise to version 1 and nothing else: every pack holds blobs of one
+// type only (trees apart from file data), so reading a snapshot's trees
+// never downloads file data and tree packs can be cached whole. Version 1
+// repositories are read as they are, and stay version 1.
+inline constexpr uint8_t kRepositoryVersion = 2;
+// From this version on, a pack never mixes trees and file data.
+inline constexpr uint8_t kSeparateTreePacksVersion = 2;
 
 struct Config {
   uint8_t version = kRepositoryVersion;

@@ -11,6 +11,8 @@
 
 #include "agent/backup/archiver.h"
 #include "core/format/index.h"
+#include "core/format/pack.h"
+#include "core/format/tree.h"
 #include "core/format/sealed_object.h"
 #include "core/storage/fault_backend.h"
 #include "core/storage/memory_backend.h"
@@ -220,6 +222,41 @@ TEST_CASE("check with read_data reports an index entry that disagrees with its p
   auto out = f.Check(true);
   CHECK(out.stats.errors >= 1);
   CHECK(AnyContains(out.reports, victim));
+}
+
+TEST_CASE("a backup keeps trees and file data in packs of their own", "[unit][checker]") {
+  Fixture f;
+  size_t tree_packs = 0, data_packs = 0;
+  for (const repo::PackRecord& pack : f.repo->index().Packs()) {
+    CHECK_FALSE((pack.has_trees && pack.has_data));
+    (pack.tree_pack() ? tree_packs : data_packs) += 1;
+  }
+  CHECK(tree_packs >= 1);
+  CHECK(data_packs >= 1);
+}
+
+TEST_CASE("check reports a pack that mixes trees and data in a version 2 repository",
+          "[unit][checker]") {
+  Fixture f;
+  REQUIRE(f.repo->config().version == 2);
+  // One pack with a tree and a chunk, written the way a version 1 writer
+  // did, and indexed.
+  Bytes chunk = testing::RandomBytes(99, 1000);
+  Bytes tree = format::EncodeTree(format::Tree{}).value();
+  auto hasher = f.repo->NewHasher();
+  format::PackWriter writer(f.repo->keys().data_key);
+  writer.AddBlob(format::BlobType::kData, BlobId(hasher->Compute(chunk)), compress::Codec::kNone,
+                 static_cast<uint32_t>(chunk.size()), chunk);
+  writer.AddBlob(format::BlobType::kTree, BlobId(hasher->Compute(tree)), compress::Codec::kNone,
+                 static_cast<uint32_t>(tree.size()), tree);
+  auto pack = writer.Finish();
+  REQUIRE(f.memory->Save({ObjectKind::kData, pack.id.Hex()}, pack.bytes).ok());
+  format::IndexFile index;
+  index.packs.push_back({pack.id, pack.salt, pack.bytes.size(), pack.entries});
+  REQUIRE(f.repo->SaveIndex(index));
+  auto out = f.Check(false);
+  CHECK(out.stats.errors >= 1);
+  CHECK(AnyContains(out.reports, pack.id.Hex() + " holds both trees and file data"));
 }
 
 TEST_CASE("check stops with kCancelled when asked", "[unit][checker]") {

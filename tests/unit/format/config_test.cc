@@ -41,15 +41,26 @@ TEST_CASE("config round-trips and verifies under its id key",
 
 TEST_CASE("config encoding matches the pinned bytes and HMAC",
           "[unit][format][config]") {
-  // The HMAC was computed independently with Python's hmac module.
-  const std::string kHex =
-      "4346434601"                        // "CFCF", version 1
+  // The HMACs were computed independently with Python's hmac module.
+  const std::string kHexV2 =
+      "4346434602"                        // "CFCF", version 2
       "000102030405060708090a0b0c0d0e0f"  // repo id
       "8080d0e2c6bfce972f"                // created (zig-zag varint)
       "80801080804080808002"              // 262144, 1048576, 4194304
       "03"                                // compression level
+      "6dfdb4905aa24fd12c6c935a20c3323b2e664457a69c048b2e048e2ac3516de5";
+  CHECK(HexEncode(EncodeConfig(TestConfig(), TestKey(1))) == kHexV2);
+  // Version 1, as docs/format/config.md shows it: the same but byte 4.
+  const std::string kHexV1 =
+      "4346434601"
+      "000102030405060708090a0b0c0d0e0f"
+      "8080d0e2c6bfce972f"
+      "80801080804080808002"
+      "03"
       "6b763e2089c53418889f3e429fc35185f275ceaef0c1dc914576462ebeba24df";
-  CHECK(HexEncode(EncodeConfig(TestConfig(), TestKey(1))) == kHex);
+  Config v1 = TestConfig();
+  v1.version = 1;
+  CHECK(HexEncode(EncodeConfig(v1, TestKey(1))) == kHexV1);
 }
 
 TEST_CASE("config verification fails on any tampered byte",
@@ -68,7 +79,7 @@ TEST_CASE("config verification fails on any tampered byte",
 TEST_CASE("config from a newer coffre is refused with both versions named",
           "[unit][format][config]") {
   Config c = TestConfig();
-  c.version = 2;
+  c.version = kRepositoryVersion + 1;
   Bytes bytes = EncodeConfig(c, TestKey(1));
   // Whatever follows the version is not parsed: a newer layout may differ.
   bytes.resize(6);
@@ -77,8 +88,16 @@ TEST_CASE("config from a newer coffre is refused with both versions named",
   CHECK(r.error().code() == ErrorCode::kUnsupportedVersion);
   CHECK(
       r.error().message() ==
-      "repository format version 2 is newer than this coffre (reads up to 1); "
+      "repository format version 3 is newer than this coffre (reads up to 2); "
       "upgrade coffre");
+}
+
+TEST_CASE("a version-1 config still decodes and keeps its version", "[unit][format][config]") {
+  Config c = TestConfig();
+  c.version = 1;
+  auto back = DecodeConfig(EncodeConfig(c, TestKey(1)));
+  REQUIRE(back);
+  CHECK(back->version == 1);
 }
 
 TEST_CASE("config decoding rejects malformed input", "[unit][format][config]") {
