@@ -80,12 +80,17 @@ Status Pruner::Mark() {
   for (const repo::PackRecord& pack : repo_.index().Packs()) {
     if (repo_.condemned().count(pack.id)) continue;
     ++stats_.packs;
-    uint64_t live = 0;
-    for (const format::PackEntry& entry : entries[pack.id])
+    uint64_t live = 0, blobs = 0;
+    for (const format::PackEntry& entry : entries[pack.id]) {
+      blobs += entry.stored_len;
       if (used_.Contains(entry.id)) live += entry.stored_len;
+    }
+    // Against the blobs' bytes, not the pack's size: in a pack of small
+    // trees the header weighs as much as the blobs, and a pack whose every
+    // blob is used would be repacked into its own copy at every prune.
     if (live == 0) {
       unused.push_back(pack);
-    } else if (static_cast<double>(live) < options_.repack_below * static_cast<double>(pack.size)) {
+    } else if (static_cast<double>(live) < options_.repack_below * static_cast<double>(blobs)) {
       sparse.push_back(pack);
     }
   }

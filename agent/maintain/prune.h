@@ -2,7 +2,7 @@
 //
 // It works in two steps (docs/prune.md has the protocol and its proof):
 // - mark: packs that hold no used blob are condemned; packs whose used
-//   bytes are under `repack_below` of their size have their used blobs
+//   bytes are under `repack_below` of their blobs' bytes have their used blobs
 //   copied into new packs, then are condemned too. The condemned list is
 //   published as a PrunePlan under locks/; from then on every reader treats
 //   those packs as gone, so no new backup deduplicates against them.
@@ -30,7 +30,8 @@ namespace coffre::maintain {
 
 struct PruneOptions {
   bool dry_run = false;  // report what would be condemned; change nothing
-  // Repack a pack whose used bytes are below this fraction of its size.
+  // Repack a pack whose used bytes are below this fraction of its blobs'
+  // bytes (its header and preamble do not count).
   double repack_below = 0.5;
   std::chrono::nanoseconds grace{0};
   // How far apart two hosts' clocks may be (lock times come from each host).

@@ -268,6 +268,25 @@ TEST_CASE("a snapshot saved after the mark by an older backup keeps its condemne
   f.ExpectRestores(*reopened, late, src, data);
 }
 
+TEST_CASE("a pack of small trees that are all used is never repacked", "[unit][prune]") {
+  Fixture f;
+  auto repo = f.Open();
+  const std::string src = f.dir.Sub("src");
+  // Many folders of one tiny file: tree blobs of a few dozen bytes each,
+  // where the pack's header weighs as much as its blobs.
+  for (int i = 0; i < 40; ++i) {
+    fs::create_directories(src + "/d" + std::to_string(i));
+    std::ofstream(src + "/d" + std::to_string(i) + "/x") << i;
+  }
+  REQUIRE(Fixture::Backup(*repo, src));
+  for (int round = 0; round < 2; ++round) {
+    auto stats = Prune(*f.Open(), {});
+    REQUIRE(stats);
+    CHECK(stats->repacked_packs == 0);
+    CHECK(stats->deleted_packs == 0);
+  }
+}
+
 TEST_CASE("a second prune is refused while one runs", "[unit][prune]") {
   Fixture f;
   auto repo = f.Open();
