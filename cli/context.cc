@@ -76,6 +76,10 @@ Result<repo::BackendOptions> Context::BackendOptions() const {
   repo::BackendOptions options;
   options.ca_file = global.cacert;
   options.limit_upload = global.limit_upload;
+  options.cache_dir = global.cache_dir;
+  options.no_cache = global.no_cache;
+  if (!global.quiet)
+    options.warn = [](const std::string& line) { std::cerr << "coffre: warning: " << line << "\n"; };
   if (global.repo.rfind("https://", 0) != 0) return options;
   if (!global.token_file.empty()) {
     ASSIGN_OR_RETURN(options.token, ReadSecretFile(global.token_file, "token"));
@@ -168,6 +172,12 @@ void AddGlobalOptions(CLI::App& app, Context& ctx) {
                  "the agent configuration --job reads (or COFFRE_AGENT_CONFIG; default "
                  "/etc/coffre/agent.conf)")
       ->type_name("FILE");
+  app.add_option("--cache-dir", g.cache_dir,
+                 "where a vault repository's metadata is cached (or COFFRE_CACHE_DIR; default "
+                 "/var/cache/coffre for root, else ~/.cache/coffre)")
+      ->type_name("DIR");
+  app.add_flag("--no-cache", g.no_cache,
+               "fetch every object from the vault, keep nothing locally");
   app.add_flag("--json", g.json, "machine-readable output on stdout");
   app.add_flag("-q,--quiet", g.quiet, "print errors only");
   app.add_flag("--progress", g.progress, "show progress even when not on a terminal");

@@ -27,6 +27,8 @@ struct GlobalOptions {
   std::string cacert;      // a self-signed vault's certificate
   std::string job;           // --job: take the four above from this agent job
   std::string agent_config;  // --agent-config, COFFRE_AGENT_CONFIG, /etc/coffre/agent.conf
+  std::string cache_dir;     // --cache-dir; "" is repo::DefaultCacheDir()
+  bool no_cache = false;     // --no-cache
   bool json = false;
   bool quiet = false;
   bool progress = false;

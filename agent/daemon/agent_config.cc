@@ -34,6 +34,7 @@ Status ReadAgent(const Field& table, AgentSettings* a) {
   return table.ForEachKey([&](const Field& f) -> Status {
     const std::string& k = f.key();
     if (k == "state_dir") return f.Path(&a->state_dir);
+    if (k == "cache_dir") return f.Path(&a->cache_dir);
     if (k == "log_level") return f.Parsed(&a->log_level, ParseLogLevel);
     if (k == "nice") return f.Int(0, 19, &a->nice);
     if (k == "ionice") return f.Parsed(&a->ionice, ParseIoPriority);

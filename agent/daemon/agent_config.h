@@ -31,6 +31,9 @@ Result<int64_t> ParseHookTimeout(std::string_view text);
 
 struct AgentSettings {
   std::string state_dir = "/var/lib/coffre-agent";
+  // The metadata cache of vault repositories; "" is repo::DefaultCacheDir()
+  // (CacheDirectory= of the service: /var/cache/coffre).
+  std::string cache_dir;
   LogLevel log_level = LogLevel::kInfo;
   int nice = 0;               // 0..19; 0 leaves the priority alone
   IoPriority ionice;          // agent/util/priority.h; default "none"

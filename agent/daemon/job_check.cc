@@ -50,6 +50,7 @@ Result<std::unique_ptr<repo::Repository>> OpenJobRepository(const JobConfig& job
     ASSIGN_OR_RETURN(options.token, ReadSecretFile(job.token_file, "token"));
   }
   options.ca_file = job.cacert;
+  options.cache_dir = settings.cache_dir;
   if (job.limit_upload) {
     options.limit_upload = *job.limit_upload;  // this job's own pace
   } else if (shared) {

@@ -1,6 +1,8 @@
 #include "agent/repo/open_backend.h"
 
 #include "agent/remote/vault_backend.h"
+#include "agent/repo/cached_backend.h"
+#include "core/storage/backend_wrapper.h"
 #include "core/storage/local_backend.h"
 #include "core/storage/retry_backend.h"
 #include "core/storage/throttled_backend.h"
@@ -73,7 +75,14 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& locatio
   if (IsVault(location)) {
     ASSIGN_OR_RETURN(remote::VaultUrl url, remote::ParseVaultUrl(location));
     ASSIGN_OR_RETURN(auto vault, remote::VaultBackend::Open(url, VaultOptionsOf(options)));
-    return WithRetries(std::move(vault), options);
+    std::shared_ptr<storage::Backend> remote = WithRetries(std::move(vault), options);
+    if (options.no_cache) return std::unique_ptr<storage::Backend>(
+        std::make_unique<storage::BackendWrapper>(std::move(remote)));
+    CacheOptions cache;
+    cache.dir = options.cache_dir.empty() ? DefaultCacheDir() : options.cache_dir;
+    cache.max_bytes = options.cache_max_bytes;
+    cache.warn = options.warn;
+    return CachedBackend::Wrap(std::move(remote), cache);
   }
   ASSIGN_OR_RETURN(auto backend, storage::LocalBackend::Open(location));
   return Throttled(std::move(backend), options);

@@ -1,10 +1,13 @@
 // Opening the storage a --repo value names: a local folder, or a repository
 // on a vault (https://HOST:PORT/TENANT/REPO), wrapped so transient network
-// errors are retried with exponential backoff, and uploads paced when a
-// limit is set (--limit-upload). Callers never see which.
+// errors are retried with exponential backoff, uploads paced when a limit
+// is set (--limit-upload), and, for a vault, metadata kept in a local cache
+// (CachedBackend; --cache-dir, --no-cache). Callers never see which.
+// The stack, outermost first: cache, retries, upload pacing, the vault.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -22,6 +25,12 @@ struct BackendOptions {
   // limit_upload is ignored: backends opened with the same limiter (the
   // agent's jobs running in parallel) share one rate.
   std::shared_ptr<RateLimiter> upload_limiter;
+  // The metadata cache of a vault repository (a local folder needs none):
+  // below cache_dir, unless no_cache. Empty cache_dir: DefaultCacheDir().
+  std::string cache_dir;
+  bool no_cache = false;
+  uint64_t cache_max_bytes = uint64_t{4} << 30;
+  std::function<void(const std::string&)> warn;  // problems with the cache
 };
 
 // For `init`: creates the layout or asks the vault to create the repository

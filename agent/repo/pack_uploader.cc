@@ -74,7 +74,13 @@ void PackUploader::UploadLoop() {
     ++uploading_;
     cv_.notify_all();
     lock.unlock();
-    Status s = repo_->backend().Save({storage::ObjectKind::kData, pack.id.Hex()}, pack.bytes);
+    // A tree pack is marked so that a cache keeps it: the next backup reads
+    // it back (its trees are the parent snapshot's).
+    const bool trees = !pack.entries.empty() && std::all_of(pack.entries.begin(), pack.entries.end(),
+                                                           [](const format::PackEntry& e) {
+                                                             return e.type == format::BlobType::kTree;
+                                                           });
+    Status s = repo_->backend().Save({storage::ObjectKind::kData, pack.id.Hex(), trees}, pack.bytes);
     // An identical pack already stored (same bytes, same name) is fine.
     if (s.code() == ErrorCode::kAlreadyExists) s = Status::Ok();
     lock.lock();

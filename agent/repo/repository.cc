@@ -155,7 +155,7 @@ Result<Bytes> Repository::LoadBlob(const BlobId& id) {
 }
 
 Result<Bytes> Repository::ReadSealed(const BlobLocation& loc) {
-  const ObjectName name{ObjectKind::kData, loc.pack.Hex()};
+  const ObjectName name{ObjectKind::kData, loc.pack.Hex(), loc.tree_pack};
   const uint64_t offset = loc.entry.offset;
   const uint64_t length = loc.entry.stored_len;
   const uint64_t ahead = backend_->ReadAheadBytes();

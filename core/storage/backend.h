@@ -46,6 +46,10 @@ Result<ObjectKind> ParseObjectKind(std::string_view name);
 struct ObjectName {
   ObjectKind kind;
   std::string name;
+  // A hint, never part of the object's identity: this pack holds trees
+  // only (repository version 2's tree packs). Backends ignore it; a cache
+  // keeps such packs whole, as restic's cache does its metadata packs.
+  bool metadata = false;
   std::string ToString() const;  // "data/3af0…"
 };
 
