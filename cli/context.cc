@@ -14,6 +14,7 @@
 #include "agent/repo/open_backend.h"
 #include "agent/util/exit_codes.h"
 #include "agent/util/secret_file.h"
+#include "cli/output/format.h"
 #include "core/base/byte_size.h"
 
 namespace coffre::cli {
@@ -76,6 +77,7 @@ Result<repo::BackendOptions> Context::BackendOptions() const {
   repo::BackendOptions options;
   options.ca_file = global.cacert;
   options.limit_upload = global.limit_upload;
+  options.transfer = transfer;
   options.cache_dir = global.cache_dir;
   options.no_cache = global.no_cache;
   if (!global.quiet)
@@ -219,6 +221,24 @@ void AddGlobalOptions(CLI::App& app, Context& ctx) {
     if (status.code() == ErrorCode::kInvalidArgument) ctx.exit_code = kExitUsage;
     throw CLI::RuntimeError(ctx.exit_code);
   });
+}
+
+namespace {
+bool IsVaultRepo(const std::string& repo) { return repo.rfind("https://", 0) == 0; }
+}  // namespace
+
+std::string Context::TransferText() const {
+  if (!IsVaultRepo(global.repo)) return "";
+  return ", sent " + HumanBytes(transfer->sent_bytes) + ", received " +
+         HumanBytes(transfer->received_bytes) + " in " + std::to_string(transfer->requests) +
+         " requests";
+}
+
+void Context::AddTransferJson(nlohmann::ordered_json& json) const {
+  if (!IsVaultRepo(global.repo)) return;
+  json["transfer"] = {{"requests", transfer->requests.load()},
+                      {"sent_bytes", transfer->sent_bytes.load()},
+                      {"received_bytes", transfer->received_bytes.load()}};
 }
 
 bool Context::ShowProgress() const {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "agent/repo/open_backend.h"
 #include "agent/repo/repository.h"
@@ -39,6 +40,14 @@ struct GlobalOptions {
 
 struct Context {
   GlobalOptions global;
+  // What crossed the line to a vault during this run (BackendOptions).
+  std::shared_ptr<storage::TransferCounter> transfer =
+      std::make_shared<storage::TransferCounter>();
+  // For a vault repository: ", sent 1.2 MiB, received 3.0 KiB in 14 requests";
+  // "" for a local one.
+  std::string TransferText() const;
+  // The same as JSON fields, added to `json` for a vault repository.
+  void AddTransferJson(nlohmann::ordered_json& json) const;
   std::atomic<bool> cancel{false};
   int exit_code = 0;
 

@@ -42,7 +42,10 @@ Json EncodeJob(const JobStatus& job) {
                          {"files", r->files},
                          {"bytes", r->bytes},
                          {"new_bytes", r->new_bytes},
-                         {"trigger", r->trigger}};
+                         {"trigger", r->trigger},
+                         {"requests", r->requests},
+                         {"sent_bytes", r->sent_bytes},
+                         {"received_bytes", r->received_bytes}};
   }
   return j;
 }
@@ -126,6 +129,9 @@ Result<JobStatus> DecodeJob(const Json& j, const std::string& where) {
     RETURN_IF_ERROR(l.Get("bytes", &run.bytes));
     RETURN_IF_ERROR(l.Get("new_bytes", &run.new_bytes));
     RETURN_IF_ERROR(l.Get("trigger", &run.trigger));
+    RETURN_IF_ERROR(l.Get("requests", &run.requests));
+    RETURN_IF_ERROR(l.Get("sent_bytes", &run.sent_bytes));
+    RETURN_IF_ERROR(l.Get("received_bytes", &run.received_bytes));
     job.last_run = std::move(run);
   }
   return job;

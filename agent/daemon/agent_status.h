@@ -9,7 +9,8 @@
 //    "next_run":"2026-11-30T02:30:00+01:00" (or null),"last_run":{"started":"...",
 //    "finished":"...","duration_ms":1234,"outcome":"success","exit_code":0,"error":"",
 //    "snapshot":"ab12...","files":10,"bytes":123,"new_bytes":45,
-//    "trigger":"schedule"} (or null)}]}
+//    "trigger":"schedule","requests":14,"sent_bytes":5000,"received_bytes":300}
+//    (or null)}]}
 // `trigger` is "schedule" for a run the daemon started, "manual" for
 // `coffre-agent --run` (absent in older files: "schedule").
 // Agent times are written in UTC ("Z"), job times in local time with the
@@ -44,6 +45,10 @@ struct LastRun {
   uint64_t bytes = 0;
   uint64_t new_bytes = 0;
   std::string trigger = "schedule";  // or "manual" (coffre-agent --run)
+  // What crossed the line to a vault (0 for a local repository).
+  uint64_t requests = 0;
+  uint64_t sent_bytes = 0;
+  uint64_t received_bytes = 0;
 };
 
 struct JobStatus {

@@ -44,13 +44,15 @@ std::vector<Status> CheckJobFiles(const JobConfig& job) {
 
 Result<std::unique_ptr<repo::Repository>> OpenJobRepository(const JobConfig& job,
                                                             const AgentSettings& settings,
-                                                            std::shared_ptr<RateLimiter> shared) {
+                                                            std::shared_ptr<RateLimiter> shared,
+                                                            std::shared_ptr<storage::TransferCounter> transfer) {
   repo::BackendOptions options;
   if (!job.token_file.empty()) {
     ASSIGN_OR_RETURN(options.token, ReadSecretFile(job.token_file, "token"));
   }
   options.ca_file = job.cacert;
   options.cache_dir = settings.cache_dir;
+  options.transfer = std::move(transfer);
   if (job.limit_upload) {
     options.limit_upload = *job.limit_upload;  // this job's own pace
   } else if (shared) {

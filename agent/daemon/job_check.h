@@ -13,6 +13,7 @@
 #include "agent/daemon/agent_config.h"
 #include "agent/repo/repository.h"
 #include "core/base/rate_limiter.h"
+#include "core/storage/transfer_counter.h"
 
 namespace coffre::daemon {
 
@@ -24,8 +25,10 @@ std::vector<Status> CheckJobFiles(const JobConfig& job);
 // kAuthFailed for a missing or wrong secret, kNotFound for no repository,
 // kUnavailable for a vault that does not answer. `shared`, if set, paces
 // uploads when the job has no limit of its own.
+// `transfer`, if set, counts what crosses the network to a vault.
 Result<std::unique_ptr<repo::Repository>> OpenJobRepository(
     const JobConfig& job, const AgentSettings& settings,
-    std::shared_ptr<RateLimiter> shared = nullptr);
+    std::shared_ptr<RateLimiter> shared = nullptr,
+    std::shared_ptr<storage::TransferCounter> transfer = nullptr);
 
 }  // namespace coffre::daemon

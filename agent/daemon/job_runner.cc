@@ -36,6 +36,9 @@ class JobRun {
     Status status = Hook("before", job_.hooks.before);
     if (status.ok()) status = BackupAndRetain();
     Finish(status);
+    run_.requests = transfer_->requests;
+    run_.sent_bytes = transfer_->sent_bytes;
+    run_.received_bytes = transfer_->received_bytes;
     run_.finished = std::time(nullptr);
     run_.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            std::chrono::steady_clock::now() - start)
@@ -54,6 +57,10 @@ class JobRun {
                                         : ", " + std::to_string(run_.files) + " files, " +
                                               std::to_string(run_.bytes) + " bytes (" +
                                               std::to_string(run_.new_bytes) + " new)") +
+                 (run_.requests ? ", sent " + std::to_string(run_.sent_bytes) + " and received " +
+                                      std::to_string(run_.received_bytes) + " bytes in " +
+                                      std::to_string(run_.requests) + " requests"
+                                : "") +
                  (run_.error.empty() ? "" : ": " + run_.error));
     return run_;
   }
@@ -96,7 +103,7 @@ class JobRun {
   }
 
   Status BackupAndRetain() {
-    ASSIGN_OR_RETURN(auto repo, OpenJobRepository(job_, settings_, limiter_));
+    ASSIGN_OR_RETURN(auto repo, OpenJobRepository(job_, settings_, limiter_, transfer_));
     backup::BackupOptions options;
     options.paths = job_.paths;
     options.excludes.patterns = job_.exclude;
@@ -163,6 +170,8 @@ class JobRun {
   const std::atomic<bool>* cancel_;
   std::shared_ptr<RateLimiter> limiter_;
   std::function<void(const backup::BackupProgress&)> progress_;
+  std::shared_ptr<storage::TransferCounter> transfer_ =
+      std::make_shared<storage::TransferCounter>();
   LastRun run_;
   uint64_t errors_ = 0;
 };

@@ -145,7 +145,17 @@ VaultBackend::VaultBackend(VaultUrl url, VaultOptions options)
     : url_(std::move(url)), options_(std::move(options)) {}
 VaultBackend::~VaultBackend() = default;
 
+void VaultBackend::CountSent(uint64_t n) {
+  if (options_.transfer) options_.transfer->sent_bytes += n;
+}
+
+void VaultBackend::CountReceived(uint64_t n) {
+  if (options_.transfer) options_.transfer->received_bytes += n;
+}
+
 VaultBackend::Lease VaultBackend::Acquire() {
+  // Each lease carries one request.
+  if (options_.transfer) ++options_.transfer->requests;
   std::unique_ptr<Connection> c;
   {
     std::lock_guard lock(mu_);
@@ -196,10 +206,12 @@ Status VaultBackend::Save(const ObjectName& object, ByteView data) {
   // whole pack into the request first, with several uploads in flight.
   auto res = lease->Put(
       ObjectPath(object), data.size(),
-      [data](size_t offset, size_t length, httplib::DataSink& sink) {
+      [this, data](size_t offset, size_t length, httplib::DataSink& sink) {
         constexpr size_t kPiece = 1 << 20;
         const size_t n = std::min(length, kPiece);
-        return sink.write(reinterpret_cast<const char*>(data.data()) + offset, n);
+        if (!sink.write(reinterpret_cast<const char*>(data.data()) + offset, n)) return false;
+        CountSent(n);
+        return true;
       },
       "application/octet-stream");
   if (!res) return lease.Transport(res, what);
@@ -222,6 +234,7 @@ Result<Bytes> VaultBackend::Load(const ObjectName& object, uint64_t offset, uint
   auto lease = Acquire();
   auto res = lease->Get(ObjectPath(object), headers, [&](const char* data, size_t n) {
     out.insert(out.end(), data, data + n);
+    CountReceived(n);
     return true;
   });
   if (!res) return Err(lease.Transport(res, what));
@@ -272,6 +285,7 @@ Status VaultBackend::List(ObjectKind kind, const std::function<Status(const Obje
   auto lease = Acquire();
   auto res = lease->Get(RepoPath() + "/" + storage::ObjectKindName(kind) + "/");
   if (!res) return lease.Transport(res, what);
+  CountReceived(res->body.size());
   if (res->status != 200) return StatusOf(*res, what);
   auto listing = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
   if (!listing.is_array()) return UnavailableError(what + ": the vault sent a malformed listing");

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/storage/backend.h"
+#include "core/storage/transfer_counter.h"
 
 namespace coffre::remote {
 
@@ -39,6 +40,8 @@ struct VaultOptions {
   std::string ca_file;  // PEM bundle to trust; "": the system's CAs
   int timeout_seconds = 60;
   size_t max_connections = 8;
+  // Where requests and body bytes are counted, if set.
+  std::shared_ptr<storage::TransferCounter> transfer;
 };
 
 class VaultBackend : public storage::Backend {
@@ -71,6 +74,8 @@ class VaultBackend : public storage::Backend {
   VaultBackend(VaultUrl url, VaultOptions options);
   // A kept-alive connection for one request, returned to the pool by Lease.
   Lease Acquire();
+  void CountSent(uint64_t n);
+  void CountReceived(uint64_t n);
   std::string RepoPath() const;
   std::string ObjectPath(const storage::ObjectName& object) const;
 

@@ -52,6 +52,7 @@ remote::VaultOptions VaultOptionsOf(const BackendOptions& options) {
   remote::VaultOptions out;
   out.token = options.token;
   out.ca_file = options.ca_file;
+  out.transfer = options.transfer;
   return out;
 }
 

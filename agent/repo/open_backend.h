@@ -13,6 +13,7 @@
 
 #include "core/base/rate_limiter.h"
 #include "core/storage/backend.h"
+#include "core/storage/transfer_counter.h"
 
 namespace coffre::repo {
 
@@ -31,6 +32,9 @@ struct BackendOptions {
   bool no_cache = false;
   uint64_t cache_max_bytes = uint64_t{4} << 30;
   std::function<void(const std::string&)> warn;  // problems with the cache
+  // Counts what crosses the network to a vault, if set (nothing for a
+  // local folder).
+  std::shared_ptr<storage::TransferCounter> transfer;
 };
 
 // For `init`: creates the layout or asks the vault to create the repository

@@ -24,17 +24,18 @@ struct AgentStatusArgs {
 };
 
 std::vector<std::string> JobRow(const daemon::JobStatus& job, bool alive) {
-  std::vector<std::string> row = {job.name, "-", "-", "-", "-", "-"};
+  std::vector<std::string> row = {job.name, "-", "-", "-", "-", "-", "-"};
   if (const auto& r = job.last_run) {
     row[1] = LocalTime(r->started * kNsPerSecond);
     row[2] = r->outcome + (r->trigger == "manual" ? " (by hand)" : "");
     row[3] = HumanDuration(static_cast<uint64_t>(std::max<int64_t>(r->duration_ms, 0)));
     row[4] = HumanBytes(r->bytes);
+    if (r->requests) row[5] = HumanBytes(r->sent_bytes) + " / " + HumanBytes(r->received_bytes);
   }
   // A job marked running in the file of a dead agent was cut short.
   if (job.running) row[2] = alive ? "running" : "interrupted";
   // A stopped agent runs nothing: its old plans would mislead.
-  if (alive && job.next_run) row[5] = LocalTime(*job.next_run * kNsPerSecond);
+  if (alive && job.next_run) row[6] = LocalTime(*job.next_run * kNsPerSecond);
   return row;
 }
 
@@ -74,7 +75,7 @@ void RunAgentStatus(Context& ctx, const AgentStatusArgs& args) {
     return;
   }
   TextTable table;
-  table.AddRow({"JOB", "LAST RUN", "RESULT", "DURATION", "BYTES", "NEXT RUN"});
+  table.AddRow({"JOB", "LAST RUN", "RESULT", "DURATION", "BYTES", "SENT / RECEIVED", "NEXT RUN"});
   for (const daemon::JobStatus& job : status->jobs) table.AddRow(JobRow(job, alive));
   std::cout << table.Render();
   // The error of a failed last run is what an operator looks for first.

@@ -94,19 +94,20 @@ void RunBackupCommand(Context& ctx, const BackupArgs& args) {
   const format::SnapshotStats& s = result->snapshot.stats;
   bool partial = s.errors > 0;
   if (ctx.global.json) {
-    std::cout << DumpJson(Json{{"snapshot_id", result->snapshot_id.Hex()},
-                               {"status", partial ? "partial" : "ok"},
-                               {"files", s.files},
-                               {"dirs", s.dirs},
-                               {"bytes", s.bytes},
-                               {"new_bytes", s.new_bytes},
-                               {"errors", s.errors},
-                               {"duration_ms", s.duration_ms}})
-              << std::endl;
+    Json out{{"snapshot_id", result->snapshot_id.Hex()},
+             {"status", partial ? "partial" : "ok"},
+             {"files", s.files},
+             {"dirs", s.dirs},
+             {"bytes", s.bytes},
+             {"new_bytes", s.new_bytes},
+             {"errors", s.errors},
+             {"duration_ms", s.duration_ms}};
+    ctx.AddTransferJson(out);
+    std::cout << DumpJson(out) << std::endl;
   } else if (!ctx.global.quiet) {
     std::cout << "snapshot " << result->snapshot_id.Short() << " saved: " << s.files
               << " files, " << HumanBytes(s.bytes) << ", " << HumanBytes(s.new_bytes)
-              << " new, " << HumanDuration(s.duration_ms)
+              << " new, " << HumanDuration(s.duration_ms) << ctx.TransferText()
               << (partial ? ", " + std::to_string(s.errors) + " entries unreadable" : "")
               << std::endl;
   }

@@ -36,19 +36,20 @@ void RunRestoreCommand(Context& ctx, const RestoreArgs& args) {
   auto stats = restore::RunRestore(**repo, snap->snapshot, options);
   if (!stats) return ctx.Fail(stats.error().WithContext("restore failed"));
   if (ctx.global.json) {
-    std::cout << DumpJson(Json{{"snapshot_id", snap->id.Hex()},
-                               {"target", args.target},
-                               {"files", stats->files},
-                               {"dirs", stats->dirs},
-                               {"others", stats->others},
-                               {"bytes", stats->bytes},
-                               {"damaged", stats->damaged},
-                               {"problems", stats->problems}})
-              << std::endl;
+    Json out{{"snapshot_id", snap->id.Hex()},
+             {"target", args.target},
+             {"files", stats->files},
+             {"dirs", stats->dirs},
+             {"others", stats->others},
+             {"bytes", stats->bytes},
+             {"damaged", stats->damaged},
+             {"problems", stats->problems}};
+    ctx.AddTransferJson(out);
+    std::cout << DumpJson(out) << std::endl;
   } else if (!ctx.global.quiet) {
     std::cout << "restored snapshot " << snap->id.Short() << " to " << args.target << ": "
               << stats->files << " files, " << stats->dirs << " dirs, " << HumanBytes(stats->bytes)
-              << std::endl;
+              << ctx.TransferText() << std::endl;
   }
   if (stats->damaged) {
     std::cerr << "coffre: error: " << stats->damaged
