@@ -27,4 +27,17 @@ void PackReadCache::Insert(const PackId& pack, uint64_t offset, Bytes bytes) {
   }
 }
 
+bool PackReadCache::Continues(const PackId& pack, uint64_t offset) {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, end] : recent_ends_)
+    if (id == pack && offset >= end && offset - end <= kSequentialGap) return true;
+  return false;
+}
+
+void PackReadCache::NoteRead(const PackId& pack, uint64_t end) {
+  std::lock_guard lock(mu_);
+  recent_ends_.emplace_back(pack, end);
+  if (recent_ends_.size() > kRecentReads) recent_ends_.pop_front();
+}
+
 }  // namespace coffre::repo

@@ -29,6 +29,15 @@ class PackReadCache {
   // whole cache is not kept).
   void Insert(const PackId& pack, uint64_t offset, Bytes bytes);
 
+  // Whether a read of `pack` at `offset` continues a recent one (starts at
+  // most kSequentialGap past where it ended): read-ahead pays only then, as
+  // the kernel's does. A lone read (one file of a large snapshot) fetches
+  // just its blob.
+  static constexpr uint64_t kSequentialGap = 256 * 1024;
+  bool Continues(const PackId& pack, uint64_t offset);
+  // Records that a read of `pack` ended at `end`.
+  void NoteRead(const PackId& pack, uint64_t end);
+
  private:
   struct Stretch {
     PackId pack;
@@ -39,6 +48,9 @@ class PackReadCache {
   std::mutex mu_;
   std::list<Stretch> stretches_;  // most recently used first
   uint64_t bytes_ = 0;
+  // Where the last reads ended, newest last (a few per worker thread).
+  static constexpr size_t kRecentReads = 64;
+  std::list<std::pair<PackId, uint64_t>> recent_ends_;
 };
 
 }  // namespace coffre::repo

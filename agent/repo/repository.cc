@@ -163,13 +163,22 @@ Result<Bytes> Repository::ReadSealed(const BlobLocation& loc) {
   // read alone, its neighbours are mostly file data nobody asked for.
   if (ahead == 0 || loc.entry.type == format::BlobType::kTree || loc.pack_size <= offset + length)
     return backend_->Load(name, offset, length);
-  if (auto hit = read_cache_.Find(loc.pack, offset, length)) return std::move(*hit);
+  if (auto hit = read_cache_.Find(loc.pack, offset, length)) {
+    read_cache_.NoteRead(loc.pack, offset + length);
+    return std::move(*hit);
+  }
+  // Only a read that continues an earlier one reads ahead.
+  if (!read_cache_.Continues(loc.pack, offset)) {
+    read_cache_.NoteRead(loc.pack, offset + length);
+    return backend_->Load(name, offset, length);
+  }
   const uint64_t end = std::min(loc.pack_size, offset + std::max(length, ahead));
   auto stretch = backend_->Load(name, offset, end - offset);
   // An index that overstates the pack's size must not cost the blob itself.
   if (!stretch) return backend_->Load(name, offset, length);
   Bytes blob(stretch->begin(), stretch->begin() + static_cast<ptrdiff_t>(length));
   read_cache_.Insert(loc.pack, offset, std::move(*stretch));
+  read_cache_.NoteRead(loc.pack, offset + length);
   return blob;
 }
 

@@ -97,3 +97,22 @@ TEST_CASE("blobs load with read-ahead in far fewer reads, unchanged", "[unit][re
 
 }  // namespace
 }  // namespace coffre::repo
+
+namespace coffre::repo {
+namespace {
+
+TEST_CASE("only a read that continues a recent one of the same pack counts as sequential",
+          "[unit][pack_read_cache]") {
+  PackReadCache cache(1 << 20);
+  PackId a(crypto::Sha256(AsBytes("a"))), b(crypto::Sha256(AsBytes("b")));
+  CHECK_FALSE(cache.Continues(a, 40));  // nothing read yet: a lone read
+  cache.NoteRead(a, 1000);
+  CHECK(cache.Continues(a, 1000));
+  CHECK(cache.Continues(a, 1000 + PackReadCache::kSequentialGap));
+  CHECK_FALSE(cache.Continues(a, 1001 + PackReadCache::kSequentialGap));
+  CHECK_FALSE(cache.Continues(a, 999));  // backwards
+  CHECK_FALSE(cache.Continues(b, 1000));  // another pack
+}
+
+}  // namespace
+}  // namespace coffre::repo
