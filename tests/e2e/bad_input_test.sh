@@ -42,13 +42,14 @@ not_a_repository() {
 }
 section "not a repository -> 6" not_a_repository
 
-# A copy of the repository whose config says version 2.
+# A copy of the repository whose config says the version after the one this
+# build writes (2, kRepositoryVersion).
 make_newer_repo() {
   rm -rf "$WORK/newer"
   cp -a "$REPO" "$WORK/newer"
   [[ $(head -c 4 "$WORK/newer/config") == CFCF ]] || fail "REPO/config does not start with CFCF"
-  [[ $(od -An -tu1 -j4 -N1 "$WORK/newer/config" | tr -d ' ') == 1 ]] || fail "config version byte is not 1"
-  printf '\x02' | dd of="$WORK/newer/config" bs=1 seek=4 conv=notrunc status=none
+  [[ $(od -An -tu1 -j4 -N1 "$WORK/newer/config" | tr -d ' ') == 2 ]] || fail "config version byte is not 2"
+  printf '\x03' | dd of="$WORK/newer/config" bs=1 seek=4 conv=notrunc status=none
 }
 newer_version() {
   make_newer_repo
@@ -59,7 +60,7 @@ newer_version() {
   assert_stderr_has "version"
   expect_exit 7 coffre restore --repo "$WORK/newer" latest --target "$WORK/t_newer"
 }
-section "config version 2 -> 7, naming the version" newer_version
+section "config version 3 -> 7, naming the version" newer_version
 
 # core/format/config.h: config is in clear "so a reader can refuse a newer
 # format before asking for a passphrase". A cron job without a passphrase
