@@ -147,11 +147,27 @@ Result<Bytes> Repository::LoadBlob(const BlobId& id) {
     if (s.code() == ErrorCode::kNotFound) s = CorruptionError(s.message());
     return Err(s.WithContext(where));
   }
-  auto plain = format::OpenBlob(format::PackKey(keys_.data_key, loc->salt), loc->entry, *sealed);
+  return OpenBlob(*loc, *sealed);
+}
+
+Result<Bytes> Repository::OpenBlob(const BlobLocation& loc, ByteView sealed) const {
+  const std::string where = "pack " + loc.pack.Hex() + ", blob " + loc.entry.id.Short();
+  auto plain = format::OpenBlob(format::PackKey(keys_.data_key, loc.salt), loc.entry, sealed);
   if (!plain) return Err(plain.error().WithContext(where));
-  if (BlobId(NewHasher()->Compute(*plain)) != id)
+  if (BlobId(NewHasher()->Compute(*plain)) != loc.entry.id)
     return Err(CorruptionError(where + ": content does not match its id"));
   return std::move(*plain);
+}
+
+Result<Bytes> Repository::LoadPackRange(const PackId& pack, uint64_t offset, uint64_t length) {
+  auto bytes = backend_->Load({ObjectKind::kData, pack.Hex()}, offset, length);
+  if (!bytes) {
+    Status s = bytes.error();
+    // An indexed pack that is gone or short is damage, not a routine miss.
+    if (s.code() == ErrorCode::kNotFound) s = CorruptionError(s.message());
+    return Err(s.WithContext("pack " + pack.Hex()));
+  }
+  return bytes;
 }
 
 Result<Bytes> Repository::ReadSealed(const BlobLocation& loc) {

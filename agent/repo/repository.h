@@ -124,6 +124,12 @@ class Repository {
   // Reads, decrypts, decompresses and verifies one blob. kNotFound if no
   // index knows it; kCorruption naming the pack if anything does not match.
   Result<Bytes> LoadBlob(const BlobId& id);
+  // For readers that fetch many blobs of a pack in one request (restore):
+  // the stored bytes [offset, offset + length) of `pack` (kCorruption naming
+  // the pack when it is missing or short; kUnavailable as the backend says),
+  // and a blob opened from its sealed bytes and verified as LoadBlob does.
+  Result<Bytes> LoadPackRange(const PackId& pack, uint64_t offset, uint64_t length);
+  Result<Bytes> OpenBlob(const BlobLocation& loc, ByteView sealed) const;
   Result<format::Tree> LoadTree(const BlobId& id);
 
   // Seals `plaintext` as an object of `kind` and saves it under the SHA-256

@@ -1,9 +1,12 @@
 #include "agent/restore/restorer.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,6 +16,8 @@
 
 #include "agent/fsmeta/node_writer.h"
 #include "agent/repo/repo_lock.h"
+#include "agent/restore/fetch_plan.h"
+#include "agent/restore/restored_file.h"
 #include "agent/util/fd.h"
 #include "core/base/thread_pool.h"
 
@@ -22,7 +27,6 @@ namespace {
 
 using format::Node;
 using format::NodeType;
-using DirFd = std::shared_ptr<UniqueFd>;
 
 // Which part of the snapshot to restore: a trie of included paths. A node
 // with `all` set is restored with everything below it.
@@ -67,13 +71,37 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
   return dir == "/" ? "/" + name : dir + "/" + name;
 }
 
+// How many restored files may be open at once: half of what the descriptor
+// limit leaves after some for directories, the walk and the backend.
+size_t MaxOpenFiles() {
+  rlimit limit{};
+  rlim_t soft = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+    soft = limit.rlim_cur;
+  const rlim_t spare = soft > 256 ? (soft - 128) / 2 : 64;
+  return static_cast<size_t>(std::clamp<rlim_t>(spare, 16, 4096));
+}
+
+// A planned batch, kept alive by the reads in flight that need it.
+struct Batch {
+  FetchPlan plan;
+  std::vector<std::shared_ptr<RestoredFile>> files;
+};
+
+// Chunk uses planned before a batch is handed to the pool: bounds the
+// plan's memory (about 200 bytes a blob) whatever the size of the files.
+constexpr size_t kMaxBatchUses = 16384;
+
 class TreeRestorer {
  public:
   TreeRestorer(repo::Repository& repo, const RestoreOptions& options, ThreadPool& pool)
-      : repo_(repo), options_(options), pool_(pool) {}
+      : repo_(repo), options_(options), pool_(pool), max_open_files_(MaxOpenFiles()) {}
 
   Status RestoreTree(const DirFd& dir, const BlobId& tree_id, const std::string& path,
                      Filter* filter);
+  // Fetches what is still planned and waits for every file to be finished;
+  // the error that stopped the restore, if one did.
+  Status Finish();
   RestoreStats stats() {
     std::lock_guard lock(mu_);
     return stats_;
@@ -85,8 +113,17 @@ class TreeRestorer {
   Status RestoreDir(const DirFd& dir, const Node& node, const std::string& path,
                     Filter* filter);
   void RestoreFile(const DirFd& dir, const Node& node, const std::string& path);
-  void WriteContent(const DirFd& dir, std::shared_ptr<UniqueFd> fd, const Node& node,
-                    const std::string& path);
+  // Hands the batch being planned to the pool, read by read.
+  void Flush();
+  void FetchRead(const Batch& batch, const PackRead& read);
+  // Hands the sealed bytes of blob `i` of the batch (or the reason it could
+  // not be read) to every file that uses it.
+  void Deliver(const Batch& batch, size_t i, const Result<ByteView>& sealed);
+  void Release(const std::shared_ptr<RestoredFile>& file);
+  void Fatal(const Status& s);
+  bool Stopped() const {
+    return stop_.load() || (options_.cancel && options_.cancel->load());
+  }
   void Problem(const std::string& path, const Status& s, bool damaged = false) {
     std::lock_guard lock(mu_);
     ++(damaged ? stats_.damaged : stats_.problems);
@@ -96,8 +133,19 @@ class TreeRestorer {
   repo::Repository& repo_;
   const RestoreOptions& options_;
   ThreadPool& pool_;
+  const size_t max_open_files_;
   std::mutex mu_;
   RestoreStats stats_;
+  Status fatal_;
+  std::atomic<bool> stop_{false};
+  // Files created and not yet finished, bounded so a restore of many small
+  // files stays within the process's descriptor limit.
+  std::mutex open_mu_;
+  std::condition_variable open_cv_;
+  size_t open_files_ = 0;
+  // The batch being planned (walk thread only).
+  FetchPlan plan_;
+  std::vector<std::shared_ptr<RestoredFile>> batch_files_;
   struct FirstLink {
     DirFd dir;
     std::string name;
@@ -109,7 +157,10 @@ Status TreeRestorer::RestoreTree(const DirFd& dir, const BlobId& tree_id,
                                  const std::string& path, Filter* filter) {
   ASSIGN_OR_RETURN(format::Tree tree, repo_.LoadTree(tree_id));
   for (const Node& node : tree.nodes) {
-    if (options_.cancel && options_.cancel->load()) return CancelledError("interrupted");
+    if (Stopped()) {
+      std::lock_guard lock(mu_);
+      return fatal_.ok() ? CancelledError("interrupted") : fatal_;
+    }
     Filter* child = nullptr;
     if (!filter->all) {
       auto it = filter->children.find(node.name);
@@ -189,81 +240,151 @@ void TreeRestorer::RestoreFile(const DirFd& dir, const Node& node, const std::st
       // Linking failed (another filesystem?): restore the content instead.
     }
   }
+  {
+    // Wait for a descriptor; the batch being planned is handed over first,
+    // since its files only finish once it is fetched.
+    std::unique_lock lock(open_mu_);
+    if (open_files_ >= max_open_files_) {
+      lock.unlock();
+      Flush();
+      lock.lock();
+      open_cv_.wait(lock, [this] { return open_files_ < max_open_files_ || Stopped(); });
+    }
+    if (Stopped()) return;
+  }
   // Whatever is in the way goes first, so a fresh inode is created: writing
   // through an existing file could change a hard link that leads outside
   // the target, and O_EXCL with O_NOFOLLOW refuses anything planted since.
   if (unlinkat(dir->get(), name, 0) != 0 && (errno == EISDIR || errno == EPERM))
     unlinkat(dir->get(), name, AT_REMOVEDIR);
   int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-  auto fd = std::make_shared<UniqueFd>(openat(dir->get(), name, flags, 0600));
-  if (!fd->valid()) {
+  UniqueFd fd(openat(dir->get(), name, flags, 0600));
+  if (!fd.valid()) {
     Problem(path, ErrnoStatus(errno, "create"));
     return;
   }
   if (node.link_group) links_[node.link_group] = FirstLink{dir, node.name};
-  pool_.Submit([this, dir, fd, node, path] { WriteContent(dir, fd, node, path); });
+  {
+    std::lock_guard lock(open_mu_);
+    ++open_files_;
+  }
+  auto file = std::make_shared<RestoredFile>(dir, std::move(fd), node, path);
+  auto number = static_cast<uint32_t>(batch_files_.size());
+  batch_files_.push_back(file);
+  uint64_t offset = 0;
+  for (const BlobId& id : node.content) {
+    auto loc = repo_.index().Find(id);
+    if (!loc) {
+      // Without its length, nothing after this chunk has a known place.
+      file->Damaged(CorruptionError("chunk " + id.Short() + " is in no index"));
+      break;
+    }
+    if (plan_.uses() >= kMaxBatchUses) {
+      Flush();
+      number = 0;
+      batch_files_.push_back(file);
+    }
+    file->Hold(1);
+    plan_.Add(*loc, ChunkUse{number, offset});
+    offset += loc->entry.raw_len;
+  }
+  Release(file);  // the planner's hold
+  if (batch_files_.size() >= max_open_files_ / 2) Flush();
 }
 
-void TreeRestorer::WriteContent(const DirFd& dir, std::shared_ptr<UniqueFd> fd,
-                                const Node& node, const std::string& path) {
-  // Sparse files: set the size first, then write only the data extents.
-  if (!node.sparse.empty() && ftruncate(fd->get(), static_cast<off_t>(node.size)) != 0) {
-    Problem(path, ErrnoStatus(errno, "truncate"));
+void TreeRestorer::Flush() {
+  if (plan_.empty()) {
+    batch_files_.clear();
     return;
   }
-  size_t extent = 0;
-  uint64_t extent_pos = 0;  // bytes of the current extent already written
-  uint64_t offset = 0;      // file offset of the next byte (non-sparse)
-  uint64_t written = 0;
-  Status first_damage;
-  for (const BlobId& id : node.content) {
-    auto data = repo_.LoadBlob(id);
-    Bytes zeros;
-    if (!data) {
-      if (first_damage.ok()) first_damage = data.error();
-      // Keep offsets right for the rest of the file: the damaged chunk's
-      // length is known from the index when the pack alone is bad.
-      auto loc = repo_.index().Find(id);
-      if (!loc) break;
-      zeros.assign(loc->entry.raw_len, 0);
-    }
-    ByteView chunk = data ? ByteView(*data) : ByteView(zeros);
-    size_t done = 0;
-    while (done < chunk.size()) {
-      uint64_t at = offset;
-      size_t len = chunk.size() - done;
-      if (!node.sparse.empty()) {
-        while (extent < node.sparse.size() && extent_pos >= node.sparse[extent].length) {
-          ++extent;
-          extent_pos = 0;
-        }
-        if (extent >= node.sparse.size()) break;
-        at = node.sparse[extent].offset + extent_pos;
-        len = static_cast<size_t>(std::min<uint64_t>(len, node.sparse[extent].length - extent_pos));
-      }
-      ssize_t n = pwrite(fd->get(), chunk.data() + done, len, static_cast<off_t>(at));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        Problem(path, ErrnoStatus(errno, "write"));
-        return;
-      }
-      done += static_cast<size_t>(n);
-      offset += static_cast<uint64_t>(n);
-      extent_pos += static_cast<uint64_t>(n);
-      written += static_cast<uint64_t>(n);
-    }
+  auto batch = std::make_shared<Batch>(Batch{std::move(plan_), std::move(batch_files_)});
+  plan_ = FetchPlan();
+  batch_files_.clear();
+  for (const PackRead& read : batch->plan.Reads(FetchLimits{}))
+    pool_.Submit([this, batch, read] { FetchRead(*batch, read); });
+}
+
+void TreeRestorer::FetchRead(const Batch& batch, const PackRead& read) {
+  const auto& blobs = batch.plan.blobs();
+  if (Stopped()) {
+    for (size_t i = read.first; i < read.last; ++i)
+      Deliver(batch, i, Err(CancelledError("interrupted")));
+    return;
   }
-  if (!first_damage.ok()) Problem(path, first_damage, /*damaged=*/true);
-  if (node.sparse.empty() && offset != node.size &&
-      ftruncate(fd->get(), static_cast<off_t>(node.size)) != 0) {
-    Problem(path, ErrnoStatus(errno, "truncate"));
+  auto bytes = repo_.LoadPackRange(read.pack, read.offset, read.length);
+  if (!bytes && bytes.error().code() == ErrorCode::kCorruption && read.last - read.first > 1) {
+    // A short or damaged pack: read its blobs one by one, so that only
+    // those that are really lost are reported.
+    for (size_t i = read.first; i < read.last; ++i) {
+      const auto& entry = blobs[i].loc.entry;
+      auto one = repo_.LoadPackRange(read.pack, entry.offset, entry.stored_len);
+      if (one) {
+        Deliver(batch, i, ByteView(*one));
+      } else {
+        if (one.error().code() != ErrorCode::kCorruption) Fatal(one.error());
+        Deliver(batch, i, Err(one.error()));
+      }
+    }
+    return;
   }
-  fd->Reset();
-  Status s = fsmeta::ApplyMetadata(dir->get(), node);
-  if (!s.ok()) Problem(path, s);
+  if (!bytes && bytes.error().code() != ErrorCode::kCorruption) Fatal(bytes.error());
+  for (size_t i = read.first; i < read.last; ++i) {
+    if (!bytes) {
+      Deliver(batch, i, Err(bytes.error()));
+      continue;
+    }
+    const auto& entry = blobs[i].loc.entry;
+    Deliver(batch, i, ByteView(*bytes).subspan(entry.offset - read.offset, entry.stored_len));
+  }
+}
+
+void TreeRestorer::Deliver(const Batch& batch, size_t i, const Result<ByteView>& sealed) {
+  const PlannedBlob& blob = batch.plan.blobs()[i];
+  Result<Bytes> plain = sealed ? repo_.OpenBlob(blob.loc, *sealed) : Err(sealed.error());
+  for (const ChunkUse& use : blob.uses) {
+    const auto& file = batch.files[use.file];
+    if (plain) {
+      file->Write(use.offset, *plain);
+    } else if (!Stopped()) {
+      file->Damaged(plain.error());
+    }
+    Release(file);
+  }
+}
+
+void TreeRestorer::Release(const std::shared_ptr<RestoredFile>& file) {
+  if (!file->Release()) return;
+  if (Stopped()) {
+    file->Abandon();
+  } else {
+    RestoredFile::Outcome outcome = file->Finish();
+    if (!outcome.damage.ok()) Problem(file->path(), outcome.damage, /*damaged=*/true);
+    for (const Status& s : outcome.problems) Problem(file->path(), s);
+    std::lock_guard lock(mu_);
+    ++stats_.files;
+    stats_.bytes += outcome.written;
+  }
+  {
+    std::lock_guard lock(open_mu_);
+    --open_files_;
+  }
+  open_cv_.notify_one();
+}
+
+void TreeRestorer::Fatal(const Status& s) {
+  {
+    std::lock_guard lock(mu_);
+    if (fatal_.ok()) fatal_ = s;
+  }
+  stop_ = true;
+  open_cv_.notify_all();
+}
+
+Status TreeRestorer::Finish() {
+  Flush();
+  pool_.Wait();
   std::lock_guard lock(mu_);
-  ++stats_.files;
-  stats_.bytes += written;
+  return fatal_;
 }
 
 }  // namespace
@@ -295,7 +416,10 @@ Result<RestoreStats> RunRestore(repo::Repository& repo, const format::Snapshot& 
     ThreadPool pool(threads, 4 * threads);
     TreeRestorer restorer(repo, options, pool);
     walked = restorer.RestoreTree(target, snapshot.root, "/", &filter);
-    pool.Wait();
+    Status fetched = restorer.Finish();
+    if (walked.ok() || walked.code() == ErrorCode::kCancelled) {
+      if (!fetched.ok()) walked = fetched;
+    }
     stats = restorer.stats();
   }
   RETURN_IF_ERROR(walked);

@@ -3,14 +3,19 @@
 // The tree walk runs on the calling thread and creates every entry through
 // directory fds with O_NOFOLLOW, so no path length limit applies and nothing
 // is written outside the target, whatever the repository holds (names are
-// checked again here, after the tree decoder). File contents are fetched,
-// verified and written by worker threads in parallel; holes of sparse files
+// checked again here, after the tree decoder). The walk plans the content of
+// files in batches (FetchPlan): the chunks they need, grouped by pack into
+// few large reads of adjacent bytes, each needed byte read once per batch
+// however many files share it. Worker threads fetch the reads, verify each
+// blob and write it wherever it goes (RestoredFile); holes of sparse files
 // stay holes. A directory's metadata is applied after its entries exist; a
-// file's after its content is written.
+// file's after the last of its content is written.
 //
 // A file whose content cannot be read (a damaged or missing pack) is reported
 // through `warn` with the pack's name, counted in `damaged`, and the restore
-// goes on with everything else.
+// goes on with everything else. A read the backend cannot serve at all (the
+// vault is gone, access refused) stops the restore with that error; files
+// not finished then are left without their size and metadata.
 // Thread-safety: one RunRestore at a time per Repository.
 #pragma once
 
