@@ -77,6 +77,7 @@ Result<repo::BackendOptions> Context::BackendOptions() const {
   repo::BackendOptions options;
   options.ca_file = global.cacert;
   options.limit_upload = global.limit_upload;
+  options.limit_download = global.limit_download;
   options.transfer = transfer;
   options.cache_dir = global.cache_dir;
   options.no_cache = global.no_cache;
@@ -191,6 +192,15 @@ void AddGlobalOptions(CLI::App& app, Context& ctx) {
            ctx.global.limit_upload = *rate;
          },
          "upload at most RATE bytes per second, e.g. 10MiB (0: no limit)")
+      ->type_name("RATE");
+  app.add_option_function<std::string>(
+         "--limit-download",
+         [&ctx](const std::string& text) {
+           auto rate = ParseRate(text);
+           if (!rate) throw CLI::ValidationError("--limit-download", rate.error().message());
+           ctx.global.limit_download = *rate;
+         },
+         "download at most RATE bytes per second, e.g. 10MiB (0: no limit)")
       ->type_name("RATE");
   app.add_option_function<int>(
          "--nice", [&ctx](const int& n) { ctx.global.nice = n; },

@@ -34,6 +34,7 @@ struct GlobalOptions {
   bool quiet = false;
   bool progress = false;
   uint64_t limit_upload = 0;         // --limit-upload, bytes per second; 0: none
+  uint64_t limit_download = 0;       // --limit-download, bytes per second; 0: none
   std::optional<int> nice;           // --nice
   std::optional<IoPriority> ionice;  // --ionice
 };
@@ -76,7 +77,7 @@ struct Context {
 void InstallSignalHandlers(std::atomic<bool>* cancel);
 
 // Registers the global options on `app` (--repo, --job, the secret files,
-// --json, --quiet, --progress, --limit-upload, --nice, --ionice). Once
+// --json, --quiet, --progress, --limit-upload, --limit-download, --nice, --ionice). Once
 // parsing is complete, before the command's callback runs, it fills in
 // what --job and the environment give and applies the priorities (on
 // failure: the error is reported through ctx.Fail and parse() throws

@@ -27,17 +27,18 @@ Status CheckLocation(const std::string& location, const BackendOptions& options)
   return Status::Ok();
 }
 
-// Paces uploads when a limit is set. The pacing sits under the retries: a
-// retried Save sends its bytes again, and they count against the rate too;
-// the backoff sleeps spend no budget.
+// Paces uploads and downloads when a limit is set. The pacing sits under the
+// retries: a retried call moves its bytes again, and they count against the
+// rate too; the backoff sleeps spend no budget.
 std::unique_ptr<storage::Backend> Throttled(std::unique_ptr<storage::Backend> base,
                                             const BackendOptions& options) {
-  if (options.upload_limiter) {
-    return std::make_unique<storage::ThrottledBackend>(std::move(base),
-                                                       options.upload_limiter);
-  }
-  if (options.limit_upload == 0) return base;
-  return std::make_unique<storage::ThrottledBackend>(std::move(base), options.limit_upload);
+  std::shared_ptr<RateLimiter> upload = options.upload_limiter;
+  if (!upload && options.limit_upload) upload = std::make_shared<RateLimiter>(options.limit_upload);
+  std::shared_ptr<RateLimiter> download;
+  if (options.limit_download) download = std::make_shared<RateLimiter>(options.limit_download);
+  if (!upload && !download) return base;
+  return std::make_unique<storage::ThrottledBackend>(std::move(base), std::move(upload),
+                                                     std::move(download));
 }
 
 // Network hiccups (resets, timeouts, a vault restarting) are retried; every

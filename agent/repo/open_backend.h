@@ -1,9 +1,9 @@
 // Opening the storage a --repo value names: a local folder, or a repository
 // on a vault (https://HOST:PORT/TENANT/REPO), wrapped so transient network
-// errors are retried with exponential backoff, uploads paced when a limit
-// is set (--limit-upload), and, for a vault, metadata kept in a local cache
+// errors are retried with exponential backoff, uploads and downloads paced
+// when a limit is set (--limit-upload, --limit-download), and, for a vault, metadata kept in a local cache
 // (CachedBackend; --cache-dir, --no-cache). Callers never see which.
-// The stack, outermost first: cache, retries, upload pacing, the vault.
+// The stack, outermost first: cache, retries, pacing, the vault.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +26,7 @@ struct BackendOptions {
   // limit_upload is ignored: backends opened with the same limiter (the
   // agent's jobs running in parallel) share one rate.
   std::shared_ptr<RateLimiter> upload_limiter;
+  uint64_t limit_download = 0;  // bytes/s for all downloads, 0 = none
   // The metadata cache of a vault repository (a local folder needs none):
   // below cache_dir, unless no_cache. Empty cache_dir: DefaultCacheDir().
   std::string cache_dir;

@@ -1,8 +1,11 @@
-// ThrottledBackend: wraps another Backend and paces what it uploads to a
-// rate (--limit-upload, the agent's limit_upload), so a backup does not fill
-// an SME's uplink. Save and ObjectWriter::Write take their bytes from a
-// RateLimiter before forwarding; Load, Stat, List and Remove pass at once
-// (restores are not limited). Everything else forwards to the wrapped
+// ThrottledBackend: wraps another Backend and paces what it uploads and what
+// it downloads, each to a rate of its own (--limit-upload, the agent's
+// limit_upload; --limit-download), so a backup or a restore does not fill an
+// SME's line. Save and ObjectWriter::Write take their bytes from the upload
+// limiter before forwarding; Load takes them from the download limiter,
+// before the call when the length asked for is known, after it otherwise
+// (the next call then waits for the debt); List pays for its listing after.
+// Stat and Remove pass at once. Everything else forwards to the wrapped
 // backend, whose contract is kept unchanged.
 // Pacing happens before each call: a Save of a 64 MiB pack at 10 MiB/s waits
 // about 6.4 s, then sends at full speed (see core/base/rate_limiter.h).
@@ -19,30 +22,30 @@ namespace coffre::storage {
 
 class ThrottledBackend : public Backend {
  public:
-  // Shares `limiter` (not null) with whoever else holds it.
-  ThrottledBackend(std::shared_ptr<Backend> base, std::shared_ptr<RateLimiter> limiter);
-  // A limiter of its own at `bytes_per_second` (0: no limit).
+  // Shares the limiters with whoever else holds them; a null one does not
+  // limit that direction.
+  ThrottledBackend(std::shared_ptr<Backend> base, std::shared_ptr<RateLimiter> upload,
+                   std::shared_ptr<RateLimiter> download = nullptr);
+  // An upload limiter of its own at `bytes_per_second` (0: no limit).
   ThrottledBackend(std::shared_ptr<Backend> base, uint64_t bytes_per_second);
 
   Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override;
   Status Save(const ObjectName& object, ByteView data) override;
-  Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0, uint64_t length = 0) override {
-    return base_->Load(object, offset, length);
-  }
+  Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0, uint64_t length = 0) override;
   Result<uint64_t> Stat(const ObjectName& object) override { return base_->Stat(object); }
   Status Remove(const ObjectName& object) override { return base_->Remove(object); }
-  Status List(ObjectKind kind, const std::function<Status(const ObjectInfo&)>& fn) override {
-    return base_->List(kind, fn);
-  }
+  Status List(ObjectKind kind, const std::function<Status(const ObjectInfo&)>& fn) override;
   size_t ParallelWrites() const override { return base_->ParallelWrites(); }
   uint64_t ReadAheadBytes() const override { return base_->ReadAheadBytes(); }
   std::string Location() const override { return base_->Location(); }
 
-  const std::shared_ptr<RateLimiter>& limiter() const { return limiter_; }
+  const std::shared_ptr<RateLimiter>& limiter() const { return upload_; }
+  const std::shared_ptr<RateLimiter>& download_limiter() const { return download_; }
 
  private:
   const std::shared_ptr<Backend> base_;
-  const std::shared_ptr<RateLimiter> limiter_;
+  const std::shared_ptr<RateLimiter> upload_;
+  const std::shared_ptr<RateLimiter> download_;
 };
 
 }  // namespace coffre::storage

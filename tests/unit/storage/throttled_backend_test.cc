@@ -1,5 +1,6 @@
 // ThrottledBackend: forwards every call and answer of the wrapped backend,
-// and paces Save and streamed writes (but no read) on a fake clock. The
+// and paces Save and streamed writes to the upload rate, and Load and List
+// to the download rate, each only when it has a limiter, on a fake clock. The
 // backend contract itself is checked by the conformance suite.
 #include "core/storage/throttled_backend.h"
 
@@ -114,7 +115,8 @@ TEST_CASE("a throttled backend paces each piece of a streamed object", "[unit][s
   CHECK(stack.memory->Stat(Data('a')).value() == 3 * kMiB);
 }
 
-TEST_CASE("a throttled backend never waits to read, stat or list", "[unit][storage]") {
+TEST_CASE("without a download limit, a throttled backend never waits to read, stat or list",
+          "[unit][storage]") {
   Stack stack;
   Bytes big(8 * kMiB, 7);
   REQUIRE(stack.memory->Save(Data('a'), big).ok());
@@ -144,6 +146,37 @@ TEST_CASE("a throttled backend without a rate never waits", "[unit][storage]") {
   CHECK(unlimited.limiter()->rate() == 0);
   REQUIRE(unlimited.Save(Data('a'), Bytes(64 * kMiB, 0)).ok());
   CHECK(memory->Stat(Data('a')).value() == 64 * kMiB);
+}
+
+TEST_CASE("a download limit paces ranged reads before and whole reads after",
+          "[unit][storage]") {
+  Stack stack;
+  ThrottledBackend reader(stack.memory, nullptr, stack.limiter);
+  Bytes big(3 * kMiB, 7);
+  REQUIRE(stack.memory->Save(Data('a'), big).ok());
+  // A range of known length waits for its bytes first: 1 MiB of burst, then
+  // 1 MiB at 1 MiB/s.
+  CHECK(reader.Load(Data('a'), 0, 2 * kMiB).value().size() == 2 * kMiB);
+  CHECK(Near(stack.Slept(), seconds(1)));
+  // A whole object is paid for once its size is known; the next read waits.
+  CHECK(reader.Load(Data('a')).value().size() == big.size());
+  CHECK(Near(stack.Slept(), seconds(4)));
+  // Saves are not limited by the download rate.
+  REQUIRE(reader.Save(Data('b'), big).ok());
+  CHECK(Near(stack.Slept(), seconds(4)));
+}
+
+TEST_CASE("a download limit pays for listings", "[unit][storage]") {
+  Stack stack;
+  ThrottledBackend reader(stack.memory, nullptr, stack.limiter);
+  for (char c = 'a'; c <= 'z'; ++c) REQUIRE(stack.memory->Save(Data(c), AsBytes("x")).ok());
+  // 26 entries of about 96 bytes each: within the burst, then a debt that
+  // grows with every listing.
+  for (int i = 0; i < 1000; ++i)
+    REQUIRE(reader.List(ObjectKind::kData, [](const ObjectInfo&) { return Status::Ok(); }).ok());
+  // 1000 listings of 26 * 96 bytes = 2.38 MiB, less 1 MiB of burst: 1.38 s.
+  CHECK(stack.Slept() > milliseconds(1300));
+  CHECK(stack.Slept() < milliseconds(1450));
 }
 
 }  // namespace
