@@ -8,6 +8,7 @@ packages=(
   libzstd-dev libarchive-dev libboost-filesystem-dev libcpp-httplib-dev
   libcli11-dev catch2 libssl-dev libexpected-dev nlohmann-json3-dev libtoml11-dev
   attr acl xxd curl systemd sqlite3 ccache
+  iproute2 util-linux bc  # shaped links (tests/e2e/link_test.sh, bench/link.sh)
 )
 # Only for the benchmarks: the tools we measure ourselves against.
 if [[ "${COFFRE_BENCH_DEPS:-0}" == 1 ]]; then

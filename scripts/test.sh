@@ -45,4 +45,7 @@ bench/run.sh --small --coffre build/cli/coffre --out build/bench-small.md
 echo "== vault benchmark at CI size (50 MB, 16 agents of 4 MB)"
 bench/vault.sh --small --coffre build/cli/coffre --vault build/vault/coffre-vault \
   --out build/bench-vault-small.md
-echo "== all tests passed; benchmark reports (ratios, not verdicts) in build/bench-small.md and build/bench-vault-small.md"
+echo "== link benchmark at CI size (12 MB over four shaped links)"
+bench/link.sh --small --coffre build/cli/coffre --vault build/vault/coffre-vault \
+  --out build/bench-link-small.md
+echo "== all tests passed; benchmark reports (ratios, not verdicts) in build/bench-small.md, build/bench-vault-small.md and build/bench-link-small.md"
