@@ -224,26 +224,63 @@ Status VaultBackend::Save(const ObjectName& object, ByteView data) {
 Result<Bytes> VaultBackend::Load(const ObjectName& object, uint64_t offset, uint64_t length) {
   RETURN_IF_ERROR(storage::ValidateObject(object));
   const std::string what = "load " + object.ToString();
-  httplib::Headers headers;
-  if (offset != 0 || length != 0) {
-    headers.emplace("Range", "bytes=" + std::to_string(offset) + "-" +
-                                 (length ? std::to_string(offset + length - 1) : ""));
-  }
   Bytes out;
   if (length) out.reserve(length);
-  auto lease = Acquire();
-  auto res = lease->Get(ObjectPath(object), headers, [&](const char* data, size_t n) {
-    out.insert(out.end(), data, data + n);
-    CountReceived(n);
-    return true;
-  });
-  if (!res) return Err(lease.Transport(res, what));
-  if (res->status == 416) {
-    return Err(CorruptionError("object " + object.ToString() + ": range " +
-                               std::to_string(offset) + "+" + std::to_string(length) +
-                               " runs past its end"));
+  // A connection that breaks in the middle of the body is not a reason to
+  // fetch what already came again: the rest is asked for with a Range from
+  // where it stopped (objects never change), as long as each attempt brings
+  // bytes. A break before any byte goes to the caller (RetryingBackend).
+  int fruitless = 0;
+  while (true) {
+    const uint64_t from = offset + out.size();
+    httplib::Headers headers;
+    if (from != 0 || length != 0) {
+      headers.emplace("Range", "bytes=" + std::to_string(from) + "-" +
+                                   (length ? std::to_string(offset + length - 1) : ""));
+    }
+    const size_t before = out.size();
+    int status = 0;
+    std::string refusal;  // the body of an answer that is not the object
+    auto lease = Acquire();
+    auto res = lease->Get(
+        ObjectPath(object), headers,
+        [&](const httplib::Response& response) {
+          status = response.status;
+          return true;
+        },
+        [&](const char* data, size_t n) {
+          CountReceived(n);
+          if (status == 200 || status == 206) {
+            out.insert(out.end(), data, data + n);
+          } else if (refusal.size() < 1000) {
+            refusal.append(data, std::min<size_t>(n, 1000 - refusal.size()));
+          }
+          return true;
+        });
+    if (!res) {
+      const bool body_started = status == 200 || status == 206;
+      if (body_started && out.size() > before) {
+        fruitless = 0;
+        continue;
+      }
+      if (body_started && before > 0 && ++fruitless < 3) continue;
+      return Err(lease.Transport(res, what));
+    }
+    if (res->status == 416) {
+      return Err(CorruptionError("object " + object.ToString() + ": range " +
+                                 std::to_string(offset) + "+" + std::to_string(length) +
+                                 " runs past its end"));
+    }
+    if (res->status != 200 && res->status != 206) {
+      httplib::Response answer = *res;
+      answer.body = refusal;
+      return Err(StatusOf(answer, what));
+    }
+    // A resumed request must be answered with the part asked for.
+    if (before > 0 && res->status != 206)
+      return Err(UnavailableError(what + ": the vault ignored the range of a resumed read"));
+    break;
   }
-  if (res->status != 200 && res->status != 206) return Err(StatusOf(*res, what));
   if (length != 0 && out.size() != length) {
     return Err(CorruptionError(what + ": the vault sent " + std::to_string(out.size()) +
                                " bytes of the " + std::to_string(length) + " asked for"));

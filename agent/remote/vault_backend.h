@@ -9,6 +9,12 @@
 // 507 kNoSpace ("quota exceeded"), and any other refusal kInvalidArgument
 // with the vault's one-line reason. An untrusted certificate is
 // kAuthFailed, naming --cacert.
+// Timeouts follow progress, never the whole request: a call fails when the
+// socket makes no progress for timeout_seconds (connecting, sending or
+// receiving), however long a pack takes on a slow line. A download whose
+// connection breaks after some of the body came resumes with a Range from
+// the first missing byte; an upload starts again (the API has no partial
+// upload), through RetryingBackend.
 // Thread-safety: every method may be called from many threads at once.
 #pragma once
 

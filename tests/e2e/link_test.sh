@@ -5,7 +5,9 @@
 # 0.1% of the repository; with an empty cache it downloads only metadata
 # (no more than what the warm cache holds); a restore comes back bit for bit
 # and a one-file restore downloads about that file's chunks; --limit-download
-# holds the rate it is given. Needs root (prints SKIP otherwise).
+# holds the rate it is given; and a line that breaks every connection after
+# 1 MB still restores a 3 MB file, resuming each read where it broke instead
+# of fetching it again. Needs root (prints SKIP otherwise).
 set -euo pipefail
 _here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../../scripts/lib/shaped_link.sh
@@ -116,3 +118,26 @@ limited_download() {
   ((elapsed * 1000 >= (got - 1000000) * 9 / 10)) || fail "--limit-download 1MB: $got bytes in $elapsed ms"
 }
 section "--limit-download holds its rate" limited_download
+
+# Every connection through this proxy breaks after 1 MB from the vault.
+# Started here, not in the section's subshell, so it is stopped at exit
+# whatever the section does.
+python3 "$E2E_DIR/cutting_proxy.py" "$WORK/proxy.port" "$PORT" 1000000 &
+on_exit "kill $! 2>/dev/null"
+broken_line_resumes() {
+  # A 3 MB file only comes back if reads resume where they broke.
+  local file=$SRC/home/archive.bin size got deadline=$((SECONDS + 10))
+  until [[ -s $WORK/proxy.port ]]; do
+    ((SECONDS < deadline)) || fail "the proxy did not start"
+    sleep 0.05
+  done
+  size=$(stat -c %s "$file")
+  expect_exit 0 coffre --json --repo "https://127.0.0.1:$(cat "$WORK/proxy.port")/acme/srv" \
+    --token-file "$WORK/token" --cacert "$WORK/ca.pem" --no-cache restore latest "$file" \
+    --target "$WORK/resumed"
+  cmp "$file" "$WORK/resumed$file" || fail "the file restored over a breaking line differs"
+  got=$(rx)
+  echo "   received $got bytes for a $size-byte file over a line that breaks every 1 MB"
+  ((got <= size + size / 5 + 262144)) || fail "$got bytes received: reads started over instead of resuming"
+}
+section "a read whose connection breaks resumes where it stopped" broken_line_resumes
