@@ -70,6 +70,9 @@ class VaultBackend : public storage::Backend {
               const std::function<Status(const storage::ObjectInfo&)>& fn) override;
   // Uploads in flight: each waits on the network and the vault's disk.
   size_t ParallelWrites() const override { return 4; }
+  // Restore reads in flight: enough to fill a line whose round trips are
+  // long, within the connection pool.
+  size_t ParallelReads() const override { return 8; }
   // Neighbouring blobs come in one ranged GET (Repository's read cache).
   uint64_t ReadAheadBytes() const override { return 4 << 20; }
   std::string Location() const override { return url_.ToString(); }

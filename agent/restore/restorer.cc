@@ -408,8 +408,10 @@ Result<RestoreStats> RunRestore(repo::Repository& repo, const format::Snapshot& 
     return Err(lock.error());
   RETURN_IF_ERROR(repo.LoadIndex(options.warn));
   RETURN_IF_ERROR(repo.IncludeCondemnedPacks(options.warn));
-  // Writing is mostly waiting on the disk: a few more threads than cores.
-  size_t threads = options.threads ? options.threads : DefaultConcurrency() + 2;
+  // Writing is mostly waiting on the disk: a few more threads than cores;
+  // reading from a vault, mostly waiting on round trips: as many as it says.
+  size_t threads = options.threads ? options.threads
+                                   : std::max(DefaultConcurrency() + 2, repo.backend().ParallelReads());
   RestoreStats stats;
   Status walked;
   {

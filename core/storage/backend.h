@@ -101,6 +101,10 @@ class Backend {
   // How many Saves are worth running at once: 1 for a local disk, more
   // where each one mostly waits on a network round trip.
   virtual size_t ParallelWrites() const { return 1; }
+  // How many large reads are worth running at once (a restore's): 0 leaves
+  // it to the caller's disks and cores; more where each read mostly waits
+  // on a network round trip.
+  virtual size_t ParallelReads() const { return 0; }
   // How far past a small read it pays to read at once and keep the rest
   // for the next reads: 0 for a local disk (the page cache does it), a few
   // MiB where every read is a network round trip.

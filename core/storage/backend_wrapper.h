@@ -32,6 +32,7 @@ class BackendWrapper : public Backend {
     return base_->List(kind, fn);
   }
   size_t ParallelWrites() const override { return base_->ParallelWrites(); }
+  size_t ParallelReads() const override { return base_->ParallelReads(); }
   uint64_t ReadAheadBytes() const override { return base_->ReadAheadBytes(); }
   std::string Location() const override { return base_->Location(); }
 

@@ -47,6 +47,7 @@ class RetryingBackend : public Backend {
   Status List(ObjectKind kind,
               const std::function<Status(const ObjectInfo&)>& fn) override;
   size_t ParallelWrites() const override { return base_->ParallelWrites(); }
+  size_t ParallelReads() const override { return base_->ParallelReads(); }
   uint64_t ReadAheadBytes() const override { return base_->ReadAheadBytes(); }
   std::string Location() const override { return base_->Location(); }
 

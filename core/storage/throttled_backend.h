@@ -36,6 +36,7 @@ class ThrottledBackend : public Backend {
   Status Remove(const ObjectName& object) override { return base_->Remove(object); }
   Status List(ObjectKind kind, const std::function<Status(const ObjectInfo&)>& fn) override;
   size_t ParallelWrites() const override { return base_->ParallelWrites(); }
+  size_t ParallelReads() const override { return base_->ParallelReads(); }
   uint64_t ReadAheadBytes() const override { return base_->ReadAheadBytes(); }
   std::string Location() const override { return base_->Location(); }
 
