@@ -144,7 +144,7 @@ void AgentDaemon::StartDueJobs(int64_t now) {
       last_runs_[job.name].started = now;
     }
     run->thread = std::thread([this, raw, now, limiter = limiter_] {
-      LastRun result = RunJob(raw->job, raw->settings, log_, &raw->cancel, limiter);
+      LastRun result = RunJob(raw->job, raw->settings, log_, &raw->cancel, limiter, {}, &unlocked_);
       // The schedule counts from the daemon's clock, the one it decided by.
       result.started = now;
       result.finished = now + result.duration_ms / 1000;

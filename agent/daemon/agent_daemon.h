@@ -4,7 +4,8 @@
 // max_parallel_jobs at once), records every run in STATE_DIR/status.json,
 // reloads its configuration on request (SIGHUP) keeping the old one if the
 // new one is wrong, and on stop (SIGTERM) cancels running jobs, lets their
-// after hooks run, and returns.
+// after hooks run, and returns. It keeps each job's repository keys between
+// runs (UnlockedKeys), so a scheduled run skips the passphrase KDF.
 // Thread-safety: Run on one thread; RequestReload and RequestStop from any
 // thread (the signal thread).
 #pragma once
@@ -20,6 +21,7 @@
 #include "agent/daemon/agent_log.h"
 #include "agent/daemon/agent_status.h"
 #include "agent/daemon/scheduler.h"
+#include "agent/daemon/unlocked_keys.h"
 #include "core/base/rate_limiter.h"
 
 namespace coffre::daemon {
@@ -66,6 +68,9 @@ class AgentDaemon {
   Clock& clock_;
   AgentLog& log_;
   std::shared_ptr<RateLimiter> limiter_;  // [agent] limit_upload, shared by jobs
+  // Each job's repository keys, kept between its runs (declared before
+  // running_, so it outlives the job threads).
+  UnlockedKeys unlocked_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> reload_{false};
 

@@ -45,7 +45,8 @@ std::vector<Status> CheckJobFiles(const JobConfig& job) {
 Result<std::unique_ptr<repo::Repository>> OpenJobRepository(const JobConfig& job,
                                                             const AgentSettings& settings,
                                                             std::shared_ptr<RateLimiter> shared,
-                                                            std::shared_ptr<storage::TransferCounter> transfer) {
+                                                            std::shared_ptr<storage::TransferCounter> transfer,
+                                                            UnlockedKeys* unlocked) {
   repo::BackendOptions options;
   if (!job.token_file.empty()) {
     ASSIGN_OR_RETURN(options.token, ReadSecretFile(job.token_file, "token"));
@@ -61,6 +62,10 @@ Result<std::unique_ptr<repo::Repository>> OpenJobRepository(const JobConfig& job
     options.limit_upload = settings.limit_upload;
   }
   ASSIGN_OR_RETURN(std::string passphrase, ReadSecretFile(job.password_file, "password"));
+  if (unlocked) {
+    return unlocked->Open(
+        job.repo, [&] { return repo::OpenBackend(job.repo, options); }, AsBytes(passphrase));
+  }
   ASSIGN_OR_RETURN(auto backend, repo::OpenBackend(job.repo, options));
   return repo::Repository::Open(std::move(backend), AsBytes(passphrase));
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/daemon/agent_config.h"
+#include "agent/daemon/unlocked_keys.h"
 #include "agent/repo/repository.h"
 #include "core/base/rate_limiter.h"
 #include "core/storage/transfer_counter.h"
@@ -26,9 +27,12 @@ std::vector<Status> CheckJobFiles(const JobConfig& job);
 // kUnavailable for a vault that does not answer. `shared`, if set, paces
 // uploads when the job has no limit of its own.
 // `transfer`, if set, counts what crosses the network to a vault.
+// `unlocked`, if set, keeps the keys between runs (the daemon: see
+// unlocked_keys.h).
 Result<std::unique_ptr<repo::Repository>> OpenJobRepository(
     const JobConfig& job, const AgentSettings& settings,
     std::shared_ptr<RateLimiter> shared = nullptr,
-    std::shared_ptr<storage::TransferCounter> transfer = nullptr);
+    std::shared_ptr<storage::TransferCounter> transfer = nullptr,
+    UnlockedKeys* unlocked = nullptr);
 
 }  // namespace coffre::daemon

@@ -20,13 +20,14 @@ class JobRun {
  public:
   JobRun(const JobConfig& job, const AgentSettings& settings, AgentLog& log,
          const std::atomic<bool>* cancel, std::shared_ptr<RateLimiter> limiter,
-         std::function<void(const backup::BackupProgress&)> progress)
+         std::function<void(const backup::BackupProgress&)> progress, UnlockedKeys* unlocked)
       : job_(job),
         settings_(settings),
         log_(log),
         cancel_(cancel),
         limiter_(std::move(limiter)),
-        progress_(std::move(progress)) {}
+        progress_(std::move(progress)),
+        unlocked_(unlocked) {}
 
   LastRun Run() {
     ApplyPriority();
@@ -103,7 +104,7 @@ class JobRun {
   }
 
   Status BackupAndRetain() {
-    ASSIGN_OR_RETURN(auto repo, OpenJobRepository(job_, settings_, limiter_, transfer_));
+    ASSIGN_OR_RETURN(auto repo, OpenJobRepository(job_, settings_, limiter_, transfer_, unlocked_));
     backup::BackupOptions options;
     options.paths = job_.paths;
     options.excludes.patterns = job_.exclude;
@@ -170,6 +171,7 @@ class JobRun {
   const std::atomic<bool>* cancel_;
   std::shared_ptr<RateLimiter> limiter_;
   std::function<void(const backup::BackupProgress&)> progress_;
+  UnlockedKeys* unlocked_;
   std::shared_ptr<storage::TransferCounter> transfer_ =
       std::make_shared<storage::TransferCounter>();
   LastRun run_;
@@ -182,8 +184,11 @@ std::string JobTag(const std::string& job_name) { return "coffre-job:" + job_nam
 
 LastRun RunJob(const JobConfig& job, const AgentSettings& settings, AgentLog& log,
                const std::atomic<bool>* cancel, std::shared_ptr<RateLimiter> shared_limiter,
-               std::function<void(const backup::BackupProgress&)> progress) {
-  return JobRun(job, settings, log, cancel, std::move(shared_limiter), std::move(progress)).Run();
+               std::function<void(const backup::BackupProgress&)> progress,
+               UnlockedKeys* unlocked) {
+  return JobRun(job, settings, log, cancel, std::move(shared_limiter), std::move(progress),
+                unlocked)
+      .Run();
 }
 
 }  // namespace coffre::daemon

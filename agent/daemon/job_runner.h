@@ -21,6 +21,7 @@
 #include "agent/daemon/agent_config.h"
 #include "agent/daemon/agent_log.h"
 #include "agent/daemon/agent_status.h"
+#include "agent/daemon/unlocked_keys.h"
 #include "core/base/rate_limiter.h"
 
 namespace coffre::daemon {
@@ -34,9 +35,11 @@ std::string JobTag(const std::string& job_name);
 // `shared_limiter`, if set, paces the uploads of every job that has no
 // limit_upload of its own, so parallel jobs share [agent] limit_upload.
 // `progress`, if set, hears the backup's progress (from the calling thread).
+// `unlocked`, if set, keeps the repository's keys for the job's next run.
 LastRun RunJob(const JobConfig& job, const AgentSettings& settings, AgentLog& log,
                const std::atomic<bool>* cancel,
                std::shared_ptr<RateLimiter> shared_limiter = nullptr,
-               std::function<void(const backup::BackupProgress&)> progress = {});
+               std::function<void(const backup::BackupProgress&)> progress = {},
+               UnlockedKeys* unlocked = nullptr);
 
 }  // namespace coffre::daemon

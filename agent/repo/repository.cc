@@ -132,6 +132,30 @@ Result<std::unique_ptr<Repository>> Repository::Open(
   return Err(AuthFailedError(message));
 }
 
+Result<std::unique_ptr<Repository>> Repository::Reopen(std::unique_ptr<storage::Backend> backend,
+                                                      const ObjectId& slot,
+                                                      const format::MasterKeys& keys) {
+  ASSIGN_OR_RETURN(Bytes raw_config, LoadConfigBytes(*backend));
+  ASSIGN_OR_RETURN(format::Config config, format::DecodeConfig(raw_config));
+  Status verified = format::VerifyConfig(raw_config, keys.id_key);
+  if (!verified.ok())
+    return Err(AuthFailedError(backend->Location() + ": the remembered keys do not open it (" +
+                               verified.message() + ")"));
+  auto present = backend->Stat({ObjectKind::kKey, slot.Hex()});
+  if (!present) {
+    if (present.error().code() == ErrorCode::kNotFound)
+      return Err(AuthFailedError("key slot " + slot.Short() + " is no longer in " +
+                                 backend->Location()));
+    return Err(present.error());
+  }
+  format::MasterKeys copy;
+  copy.data_key = keys.data_key;
+  copy.id_key = keys.id_key;
+  copy.chunker_key = keys.chunker_key;
+  return std::unique_ptr<Repository>(
+      new Repository(std::move(backend), config, std::move(copy), slot));
+}
+
 std::unique_ptr<crypto::HmacSha256> Repository::NewHasher() const {
   return std::make_unique<crypto::HmacSha256>(keys_.id_key);
 }

@@ -75,6 +75,15 @@ class Repository {
   // The index is not loaded yet: call LoadIndex when blobs are needed.
   static Result<std::unique_ptr<Repository>> Open(
       std::unique_ptr<storage::Backend> backend, ByteView passphrase);
+  // Opens again, with the keys an earlier Open unlocked from key slot
+  // `slot`, without the passphrase KDF (the agent daemon, between runs of a
+  // job). The config must verify under these keys (kAuthFailed otherwise:
+  // another repository at that place) and the slot must still exist
+  // (kAuthFailed when it was removed: the key was revoked). Callers fall
+  // back to Open on any error but kUnavailable.
+  static Result<std::unique_ptr<Repository>> Reopen(std::unique_ptr<storage::Backend> backend,
+                                                    const ObjectId& slot,
+                                                    const format::MasterKeys& keys);
 
   storage::Backend& backend() { return *backend_; }
   const format::Config& config() const { return config_; }

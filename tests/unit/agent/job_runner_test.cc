@@ -165,6 +165,18 @@ TEST_CASE("a job's retention never forgets snapshots made by hand or by another 
   for (const auto& l : *list) CHECK(repo->LoadTree(l.snapshot.root));
 }
 
+TEST_CASE("a job's later runs reuse the keys its first run unlocked", "[unit][job_runner]") {
+  Fixture f;
+  UnlockedKeys unlocked;
+  LastRun first = RunJob(f.job, f.settings, f.log, nullptr, nullptr, {}, &unlocked);
+  REQUIRE(first.outcome == "success");
+  CHECK(unlocked.reused() == 0);
+  LastRun second = RunJob(f.job, f.settings, f.log, nullptr, nullptr, {}, &unlocked);
+  REQUIRE(second.outcome == "success");
+  CHECK(unlocked.reused() == 1);
+  CHECK(f.Snapshots() == 2);
+}
+
 TEST_CASE("a dump command that fails fails the job and saves no snapshot", "[unit][job_runner]") {
   Fixture f;
   f.job.dumps = {{"/dumps/broken.sql", "echo partial; exit 4"}};

@@ -1,6 +1,6 @@
 // Repository: init/open with passphrases, the refusals a reader owes the user
 // (not a repository, wrong passphrase, newer format), snapshots and their
-// lookup by id, and key-slot management.
+// lookup by id, key-slot management, and reopening with remembered keys.
 #include "agent/repo/repository.h"
 
 #include <map>
@@ -365,6 +365,35 @@ TEST_CASE("repository index reload forgets superseded index objects",
   CHECK_FALSE(fresh->index().HasBlob(BlobId(blob)));
   REQUIRE(daemon->LoadIndex().ok());
   CHECK_FALSE(daemon->index().HasBlob(BlobId(blob)));
+}
+
+TEST_CASE("Reopen with the keys an Open unlocked needs no passphrase, and notices a revoked slot",
+          "[unit][repository]") {
+  auto memory = std::make_shared<MemoryBackend>();
+  InitRepo(memory);
+  auto first = Repository::Open(View(memory), AsBytes("correct horse"));
+  REQUIRE(first);
+  const ObjectId slot = (*first)->key_in_use();
+  auto again = Repository::Reopen(View(memory), slot, (*first)->keys());
+  REQUIRE(again);
+  CHECK((*again)->key_in_use() == slot);
+  CHECK((*again)->config().repo_id == (*first)->config().repo_id);
+  CHECK((*again)->keys().id_key == (*first)->keys().id_key);
+
+  // Keys of another repository at the same place do not open it.
+  auto other_memory = std::make_shared<MemoryBackend>();
+  auto other = InitRepo(other_memory, "other");
+  auto foreign = Repository::Reopen(View(memory), other->key_in_use(), other->keys());
+  REQUIRE_FALSE(foreign);
+  CHECK(foreign.error().code() == ErrorCode::kAuthFailed);
+
+  // The slot replaced by a passphrase change: the remembered keys are the
+  // same, but the slot they came from is gone, so they are refused.
+  REQUIRE((*first)->ChangePassphrase(AsBytes("new horse")));
+  auto revoked = Repository::Reopen(View(memory), slot, (*first)->keys());
+  REQUIRE_FALSE(revoked);
+  CHECK(revoked.error().code() == ErrorCode::kAuthFailed);
+  CHECK_THAT(revoked.error().message(), Catch::Contains(slot.Short()));
 }
 
 }  // namespace
