@@ -1,7 +1,7 @@
 // One coffre-agent job run, in process on a local repository: a failing
 // before hook aborts the job and the after hook hears why; a good run backs
 // up, streams its dump, forgets and prunes; a failing dump command fails the
-// job and saves no snapshot.
+// job and saves no snapshot; later runs reuse the keys the first unlocked.
 #include "agent/daemon/job_runner.h"
 
 #include <catch2/catch.hpp>
