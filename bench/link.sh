@@ -123,18 +123,9 @@ run local-first "$coffre" --json -r "$work/local-repo" backup "$work/data"
 run local-unchanged "$coffre" --json -r "$work/local-repo" backup "$work/data"
 
 vdata=$work/vault
-"$vault" --data "$vdata" init >/dev/null 2>&1
-"$vault" --data "$vdata" tenant add bench
-"$vault" --data "$vdata" token add --tenant bench --role admin >"$work/token"
-"$vault" --data "$vdata" cert >"$work/ca.pem"
-"$vault" --data "$vdata" serve --listen 127.0.0.1:0 2>"$work/logs/serve.log" &
-vault_pid=$!
-trap 'kill $vault_pid 2>/dev/null' EXIT
-until grep -q '^listening on ' "$work/logs/serve.log"; do
-  kill -0 $vault_pid 2>/dev/null || { cat "$work/logs/serve.log" >&2; exit 1; }
-  sleep 0.05
-done
-base=$(sed -n 's/^listening on //p' "$work/logs/serve.log")
+# shellcheck source=start_vault.sh
+source "$here/start_vault.sh"
+start_bench_vault "$vault" "$vdata" "$work"
 remote=("$coffre" --json --token-file "$work/token" --cacert "$work/ca.pem")
 
 ratio() { echo "scale=2; $1 / $2" | bc; }

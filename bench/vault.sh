@@ -77,18 +77,9 @@ for i in $(seq 1 "$agents"); do
 done
 
 data_vault=$work/vault
-"$vault" --data "$data_vault" init >/dev/null 2>&1
-"$vault" --data "$data_vault" tenant add bench
-"$vault" --data "$data_vault" token add --tenant bench --role admin >"$work/token"
-"$vault" --data "$data_vault" cert >"$work/ca.pem"
-"$vault" --data "$data_vault" serve --listen 127.0.0.1:0 2>"$work/logs/serve.log" &
-vault_pid=$!
-trap 'kill $vault_pid 2>/dev/null' EXIT
-until grep -q '^listening on ' "$work/logs/serve.log"; do
-  kill -0 $vault_pid 2>/dev/null || { cat "$work/logs/serve.log" >&2; exit 1; }
-  sleep 0.05
-done
-base=$(sed -n 's/^listening on //p' "$work/logs/serve.log")
+# shellcheck source=start_vault.sh
+source "$here/start_vault.sh"
+start_bench_vault "$vault" "$data_vault" "$work"
 remote=("$coffre" --token-file "$work/token" --cacert "$work/ca.pem")
 
 "$coffre" -r "$work/local-repo" init >/dev/null

@@ -152,6 +152,21 @@ Status ResolveGlobals(GlobalOptions& g, const std::map<std::string, bool>& given
   return Status::Ok();
 }
 
+// An option taking a rate ("10MiB", "500kB/s") into `target`, in bytes
+// per second; a rate that does not parse is a usage error naming it.
+void AddRateOption(CLI::App& app, const std::string& name, uint64_t& target,
+                   const std::string& help) {
+  app.add_option_function<std::string>(
+         name,
+         [name, &target](const std::string& text) {
+           auto rate = ParseRate(text);
+           if (!rate) throw CLI::ValidationError(name, rate.error().message());
+           target = *rate;
+         },
+         help)
+      ->type_name("RATE");
+}
+
 }  // namespace
 
 void AddGlobalOptions(CLI::App& app, Context& ctx) {
@@ -184,24 +199,10 @@ void AddGlobalOptions(CLI::App& app, Context& ctx) {
   app.add_flag("--json", g.json, "machine-readable output on stdout");
   app.add_flag("-q,--quiet", g.quiet, "print errors only");
   app.add_flag("--progress", g.progress, "show progress even when not on a terminal");
-  app.add_option_function<std::string>(
-         "--limit-upload",
-         [&ctx](const std::string& text) {
-           auto rate = ParseRate(text);
-           if (!rate) throw CLI::ValidationError("--limit-upload", rate.error().message());
-           ctx.global.limit_upload = *rate;
-         },
-         "upload at most RATE bytes per second, e.g. 10MiB (0: no limit)")
-      ->type_name("RATE");
-  app.add_option_function<std::string>(
-         "--limit-download",
-         [&ctx](const std::string& text) {
-           auto rate = ParseRate(text);
-           if (!rate) throw CLI::ValidationError("--limit-download", rate.error().message());
-           ctx.global.limit_download = *rate;
-         },
-         "download at most RATE bytes per second, e.g. 10MiB (0: no limit)")
-      ->type_name("RATE");
+  AddRateOption(app, "--limit-upload", g.limit_upload,
+                "upload at most RATE bytes per second, e.g. 10MiB (0: no limit)");
+  AddRateOption(app, "--limit-download", g.limit_download,
+                "download at most RATE bytes per second, e.g. 10MiB (0: no limit)");
   app.add_option_function<int>(
          "--nice", [&ctx](const int& n) { ctx.global.nice = n; },
          "CPU priority of this run, -20..19 (19: yield the most)")

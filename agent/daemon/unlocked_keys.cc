@@ -35,11 +35,7 @@ Result<std::unique_ptr<repo::Repository>> UnlockedKeys::Open(const std::string& 
   }
   ASSIGN_OR_RETURN(auto backend, open_backend());
   ASSIGN_OR_RETURN(auto repo, repo::Repository::Open(std::move(backend), passphrase));
-  auto entry = std::make_shared<Entry>();
-  entry->slot = repo->key_in_use();
-  entry->keys.data_key = repo->keys().data_key;
-  entry->keys.id_key = repo->keys().id_key;
-  entry->keys.chunker_key = repo->keys().chunker_key;
+  auto entry = std::make_shared<const Entry>(Entry{repo->key_in_use(), repo->keys()});
   std::lock_guard lock(mu_);
   entries_[key] = std::move(entry);
   return repo;

@@ -148,12 +148,7 @@ Result<std::unique_ptr<Repository>> Repository::Reopen(std::unique_ptr<storage::
                                  backend->Location()));
     return Err(present.error());
   }
-  format::MasterKeys copy;
-  copy.data_key = keys.data_key;
-  copy.id_key = keys.id_key;
-  copy.chunker_key = keys.chunker_key;
-  return std::unique_ptr<Repository>(
-      new Repository(std::move(backend), config, std::move(copy), slot));
+  return std::unique_ptr<Repository>(new Repository(std::move(backend), config, keys, slot));
 }
 
 std::unique_ptr<crypto::HmacSha256> Repository::NewHasher() const {

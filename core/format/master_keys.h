@@ -13,6 +13,9 @@ struct MasterKeys {
   crypto::Key chunker_key{};  // derives the chunker's gear table
 
   static MasterKeys Generate();
+  MasterKeys() = default;
+  MasterKeys(const MasterKeys&) = default;
+  MasterKeys& operator=(const MasterKeys&) = default;
   ~MasterKeys();
 };
 

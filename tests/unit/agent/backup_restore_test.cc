@@ -20,7 +20,6 @@
 
 #include "agent/backup/archiver.h"
 #include "agent/restore/restorer.h"
-#include "core/storage/backend_wrapper.h"
 #include "core/storage/fault_backend.h"
 #include "core/storage/local_backend.h"
 #include "tests/support/fast_init.h"
@@ -545,95 +544,6 @@ TEST_CASE("a backup that runs out of space fails with kNoSpace and commits nothi
   REQUIRE(stats);
   CHECK(stats->damaged == 0);
   CompareTrees(src, out.path() + src);
-}
-
-
-// What a restore asks of the backend for file data (not trees): counted
-// below the repository, as the vault would see it, or refused as a vault
-// that went away would.
-class DataReads : public storage::BackendWrapper {
- public:
-  using BackendWrapper::BackendWrapper;
-  Result<Bytes> Load(const storage::ObjectName& object, uint64_t offset,
-                     uint64_t length) override {
-    const bool file_data = object.kind == storage::ObjectKind::kData && !object.metadata;
-    if (file_data && fail) return Err(UnavailableError("no answer from the vault"));
-    auto r = base().Load(object, offset, length);
-    if (r && file_data) {
-      ++loads;
-      bytes += r->size();
-    }
-    return r;
-  }
-  std::atomic<bool> fail{false};
-  std::atomic<uint64_t> loads{0};
-  std::atomic<uint64_t> bytes{0};
-};
-
-TEST_CASE("a restore reads each stored byte of file data once, in few large reads",
-          "[unit][backup_restore]") {
-  Fixture f;
-  // Many small files whose chunks are scattered over the packs, and many
-  // copies of the same content: a restore that followed the files' order
-  // would read packs piecemeal and the shared chunks over and over.
-  fs::create_directories(f.src + "/many");
-  for (int i = 0; i < 600; ++i) {
-    Bytes data = testing::RandomBytes(1000 + static_cast<uint64_t>(i % 150), 3000 + 97 * (i % 150));
-    WriteBytes(f.src + "/many/f" + std::to_string(i), data);
-  }
-  auto backup = f.Backup(*f.repo);
-  REQUIRE(backup);
-  uint64_t data_pack_bytes = 0;
-  uint64_t data_packs = 0;
-  for (const auto& pack : f.repo->index().Packs()) {
-    if (pack.tree_pack()) continue;
-    data_pack_bytes += pack.size;
-    ++data_packs;
-  }
-  REQUIRE(data_packs > 0);
-
-  auto local = storage::LocalBackend::Open(f.repo_path);
-  REQUIRE(local);
-  auto counter = std::make_shared<DataReads>(std::shared_ptr<storage::Backend>(std::move(*local)));
-  auto fresh = repo::Repository::Open(std::make_unique<storage::BackendWrapper>(counter), AsBytes("pw"));
-  REQUIRE(fresh);
-  TempDir out;
-  auto stats = f.Restore(**fresh, backup->snapshot, out.path());
-  REQUIRE(stats);
-  CHECK(stats->damaged == 0);
-  CompareTrees(f.src, out.path() + f.src);
-  INFO("data packs " << data_packs << " (" << data_pack_bytes << " bytes); read " << counter->loads
-                     << " times, " << counter->bytes << " bytes");
-  // Every file is in one batch here (600 files, under the descriptor bound
-  // of a default 1024 limit: two batches at most), so no byte is read twice.
-  CHECK(counter->bytes <= data_pack_bytes);
-  CHECK(counter->loads <= 2 * data_packs + 2);
-}
-
-TEST_CASE("a restore whose backend stops answering fails with that error, not as damage",
-          "[unit][backup_restore]") {
-  Fixture f;
-  auto backup = f.Backup(*f.repo);
-  REQUIRE(backup);
-  auto local = storage::LocalBackend::Open(f.repo_path);
-  REQUIRE(local);
-  auto reads = std::make_shared<DataReads>(std::shared_ptr<storage::Backend>(std::move(*local)));
-  auto fresh = repo::Repository::Open(std::make_unique<storage::BackendWrapper>(reads), AsBytes("pw"));
-  REQUIRE(fresh);
-  repo::Repository& r = **fresh;
-  reads->fail = true;
-  TempDir out;
-  std::vector<std::string> warnings;
-  auto stats = f.Restore(r, backup->snapshot, out.path(), {}, &warnings);
-  REQUIRE_FALSE(stats);
-  CHECK(stats.error().code() == ErrorCode::kUnavailable);
-  CHECK_THAT(stats.error().message(), Catch::Contains("no answer from the vault"));
-  CHECK(warnings.empty());  // no file is called damaged
-  // No file that was left short looks whole: none has its recorded mtime.
-  struct stat st{};
-  REQUIRE(lstat((out.path() + f.src + "/big.bin").c_str(), &st) == 0);
-  CHECK(st.st_size == 0);
-  CHECK((st.st_mode & 07777) == 0600);
 }
 
 }  // namespace
