@@ -279,6 +279,9 @@ Result<Bytes> VaultBackend::Load(const ObjectName& object, uint64_t offset, uint
     // A resumed request must be answered with the part asked for.
     if (before > 0 && res->status != 206)
       return Err(UnavailableError(what + ": the vault ignored the range of a resumed read"));
+    // A body that ended early without a transport error (the connection
+    // closed cleanly) is a break too: ask for the rest while bytes come.
+    if (length != 0 && out.size() < length && out.size() > before) continue;
     break;
   }
   if (length != 0 && out.size() != length) {
