@@ -1,6 +1,6 @@
 // UnlockedKeys: the keys the agent daemon unlocked for each job's repository,
 // kept between runs so that a scheduled run does not pay the passphrase KDF
-// (scrypt: about 0.25 s and 64 MiB) every time.
+// (scrypt: about 0.3 s and 32 MiB) every time.
 //
 // An entry is keyed by the repository's location and a hash of the
 // passphrase: a job whose passphrase file changed, or that points elsewhere,
