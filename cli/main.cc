@@ -8,10 +8,12 @@
 #include "cli/context.h"
 #include "cli/usage_error.h"
 #include "agent/util/exit_codes.h"
+#include "agent/util/malloc_tuning.h"
 
 int main(int argc, char** argv) {
   using namespace coffre;
   using namespace coffre::cli;
+  TuneMallocForLargeBuffers();
   Context ctx;
   CLI::App app{"coffre: encrypted, deduplicated backups of SME servers", "coffre"};
   app.set_version_flag("--version", "coffre 0.1.0");

@@ -17,6 +17,7 @@
 #include "agent/daemon/job_check.h"
 #include "agent/daemon/job_runner.h"
 #include "agent/util/exit_codes.h"
+#include "agent/util/malloc_tuning.h"
 #include "cli/output/progress.h"
 
 namespace {
@@ -164,6 +165,7 @@ int RunOnce(const Args& args, const AgentConfig& config, const JobConfig& job, A
 }  // namespace
 
 int main(int argc, char** argv) {
+  coffre::TuneMallocForLargeBuffers();
   Args args;
   CLI::App app{"coffre-agent: runs the backup jobs of /etc/coffre/agent.conf on their schedules"};
   app.set_version_flag("--version", "coffre-agent 0.1.0");
