@@ -11,7 +11,9 @@ void IndexTable::AddPack(const format::IndexedPack& pack) {
   if (inserted) packs_.push_back(PackRecord{pack.id, pack.salt, pack.size});
   uint32_t number = it->second;
   PackRecord& record = packs_[number];
-  blobs_.reserve(blobs_.size() + pack.entries.size());
+  // No reserve here: libstdc++'s reserve rehashes whenever the prime it
+  // picks differs from the current bucket count, shrinking a table that
+  // Reserve() sized for the whole index, so every pack rehashed it all.
   for (const format::PackEntry& e : pack.entries) {
     (e.type == format::BlobType::kTree ? record.has_trees : record.has_data) = true;
     Slot slot{number, static_cast<uint32_t>(e.offset), e.stored_len, e.raw_len, e.type, e.codec};
