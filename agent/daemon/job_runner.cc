@@ -104,7 +104,6 @@ class JobRun {
   }
 
   Status BackupAndRetain() {
-    ASSIGN_OR_RETURN(auto repo, OpenJobRepository(job_, settings_, limiter_, transfer_, unlocked_));
     backup::BackupOptions options;
     options.paths = job_.paths;
     options.excludes.patterns = job_.exclude;
@@ -125,6 +124,13 @@ class JobRun {
     options.warn = [this](const std::string& line) {
       log_.Warning("job " + job_.name + ": " + line);
     };
+    // The disk starts reading directories while the repository opens, as
+    // `coffre backup` does: on a cold page cache that is most of an
+    // unchanged backup's time.
+    std::unique_ptr<backup::ListingPrefetcher> listings =
+        backup::StartListing(options.paths, options.excludes);
+    options.listings = listings.get();
+    ASSIGN_OR_RETURN(auto repo, OpenJobRepository(job_, settings_, limiter_, transfer_, unlocked_));
     ASSIGN_OR_RETURN(backup::BackupResult result, backup::RunBackup(*repo, options, progress_));
     run_.snapshot = result.snapshot_id.Hex();
     run_.files = result.snapshot.stats.files;
