@@ -17,6 +17,9 @@
 #   backup2w the same again with the page cache warm: each tool backs up once
 #            unmeasured, then the measured run follows without dropping caches
 #            (a backup run soon after another, or on a busy server)
+#   backup2a, backup2aw  coffre only: unchanged backups run by the coffre-agent
+#            daemon (next to the coffre binary), page cache cold then warm;
+#            the daemon keeps the unlocked keys between runs (bench/agent_runs.py)
 #   backup3  backup after a small change (1% of the files appended to, a db block rewritten)
 #   restore  full restore of backup3 into an empty folder, then verified against the data
 # Each step runs for all tools before the next step, so they all see the same data.
@@ -238,6 +241,24 @@ for t in $tools; do
   warm_up "$t" backup2w-warmup && run_backup "$t" backup2w
   warm=0
 done
+# Unchanged backups run by the coffre-agent daemon, which keeps the job's
+# unlocked keys between runs (bench/agent_runs.py); coffre only.
+agent_bin=$(dirname "$coffre")/coffre-agent
+if [[ " $tools " == *" coffre "* ]] && alive coffre && [[ -x $agent_bin ]]; then
+  echo "== coffre backup2a, backup2aw (coffre-agent)" >&2
+  printf '%s\n' "$COFFRE_PASSWORD" >"$work/password" && chmod 600 "$work/password"
+  cut -d' ' -f1 /proc/loadavg >>"$work/loadavg"
+  drop_flag=(); [[ $drop == 1 ]] && drop_flag=(--drop-caches)
+  if "$py" "$here/agent_runs.py" "$agent_bin" "$work" "$(repo coffre)" "$work/password" "$data" \
+      "${drop_flag[@]}" >"$work/logs/coffre-agent-runs.txt" 2>"$work/logs/coffre-agent-runs.err"; then
+    while read -r step e c m; do
+      record coffre "$step" wall "$e"; record coffre "$step" cpu "$c"; record coffre "$step" rss "$m"
+      echo "   $step wall ${e}s  cpu ${c}s  rss $((m / 1024)) MiB" >&2
+    done <"$work/logs/coffre-agent-runs.txt"
+  else
+    fail coffre "the agent's unchanged backups failed: $(tail -n 1 "$work/logs/coffre-agent-runs.err")"
+  fi
+fi
 echo "== small change" >&2
 "$py" "$here/dataset.py" mutate "$data" --seed "$seed" 2>&1 | tee "$work/logs/mutate.log" >&2
 # Let a second pass, so that no tool's "modified in the same second" rule applies.
