@@ -12,7 +12,7 @@ size_t Index(FaultInjectingBackend::Op op) { return static_cast<size_t>(op); }
 }  // namespace
 
 FaultInjectingBackend::FaultInjectingBackend(std::shared_ptr<Backend> base)
-    : base_(std::move(base)) {}
+    : BackendWrapper(std::move(base)) {}
 
 void FaultInjectingBackend::FailCall(Op op, uint64_t n, Status status,
                                      When when) {
@@ -73,32 +73,73 @@ Status FaultInjectingBackend::Finish(const std::optional<Fault>& fault,
   return status;
 }
 
+Status FaultInjectingBackend::ReserveSpace(const ObjectName& object, uint64_t bytes) {
+  // Reserved before the write, so concurrent Saves cannot all squeeze in.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (space_limit_ && bytes > *space_limit_ - std::min(*space_limit_, saved_bytes_)) {
+    return NoSpaceError("save " + object.ToString() + ": no space left (injected: limit of " +
+                        std::to_string(*space_limit_) + " bytes)");
+  }
+  saved_bytes_ += bytes;
+  return Status::Ok();
+}
+
+void FaultInjectingBackend::ReleaseSpace(uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  saved_bytes_ -= bytes;
+}
+
 Status FaultInjectingBackend::Save(const ObjectName& object, ByteView data) {
   std::optional<Fault> fault = Begin(Op::kSave);
   if (fault && fault->when == When::kBefore) return fault->status;
-  {
-    // Reserve the space first so concurrent Saves cannot all squeeze in.
-    std::lock_guard<std::mutex> lock(mu_);
-    if (space_limit_ && data.size() > *space_limit_ - std::min(*space_limit_, saved_bytes_)) {
-      return NoSpaceError("save " + object.ToString() +
-                          ": no space left (injected: limit of " +
-                          std::to_string(*space_limit_) + " bytes)");
-    }
-    saved_bytes_ += data.size();
-  }
-  Status status = base_->Save(object, data);
-  if (!status.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    saved_bytes_ -= data.size();
-  }
+  RETURN_IF_ERROR(ReserveSpace(object, data.size()));
+  Status status = base().Save(object, data);
+  if (!status.ok()) ReleaseSpace(data.size());
   return Finish(fault, std::move(status));
+}
+
+// The wrapped backend's writer, with the space limit on each piece and the
+// Save faults at Commit. Bytes of a writer that never committed are given
+// back.
+class FaultInjectingBackend::Writer : public ObjectWriter {
+ public:
+  Writer(FaultInjectingBackend& owner, ObjectName object, std::unique_ptr<ObjectWriter> base)
+      : owner_(owner), object_(std::move(object)), base_(std::move(base)) {}
+  ~Writer() override {
+    if (!committed_) owner_.ReleaseSpace(reserved_);
+  }
+
+  Status Write(ByteView data) override {
+    RETURN_IF_ERROR(owner_.ReserveSpace(object_, data.size()));
+    reserved_ += data.size();
+    return base_->Write(data);
+  }
+  Status Commit() override {
+    std::optional<Fault> fault = owner_.Begin(Op::kSave);
+    if (fault && fault->when == When::kBefore) return fault->status;
+    Status status = base_->Commit();
+    committed_ = status.ok();
+    return Finish(fault, std::move(status));
+  }
+
+ private:
+  FaultInjectingBackend& owner_;
+  const ObjectName object_;
+  const std::unique_ptr<ObjectWriter> base_;
+  uint64_t reserved_ = 0;
+  bool committed_ = false;
+};
+
+Result<std::unique_ptr<ObjectWriter>> FaultInjectingBackend::NewWriter(const ObjectName& object) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, base().NewWriter(object));
+  return std::unique_ptr<ObjectWriter>(std::make_unique<Writer>(*this, object, std::move(writer)));
 }
 
 Result<Bytes> FaultInjectingBackend::Load(const ObjectName& object,
                                           uint64_t offset, uint64_t length) {
   std::optional<Fault> fault = Begin(Op::kLoad);
   if (fault && fault->when == When::kBefore) return Err(fault->status);
-  Result<Bytes> result = base_->Load(object, offset, length);
+  Result<Bytes> result = base().Load(object, offset, length);
   if (fault) return Err(fault->status);
   if (result && !result->empty()) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -112,7 +153,7 @@ Result<Bytes> FaultInjectingBackend::Load(const ObjectName& object,
 Result<uint64_t> FaultInjectingBackend::Stat(const ObjectName& object) {
   std::optional<Fault> fault = Begin(Op::kStat);
   if (fault && fault->when == When::kBefore) return Err(fault->status);
-  Result<uint64_t> result = base_->Stat(object);
+  Result<uint64_t> result = base().Stat(object);
   if (fault) return Err(fault->status);
   return result;
 }
@@ -120,14 +161,14 @@ Result<uint64_t> FaultInjectingBackend::Stat(const ObjectName& object) {
 Status FaultInjectingBackend::Remove(const ObjectName& object) {
   std::optional<Fault> fault = Begin(Op::kRemove);
   if (fault && fault->when == When::kBefore) return fault->status;
-  return Finish(fault, base_->Remove(object));
+  return Finish(fault, base().Remove(object));
 }
 
 Status FaultInjectingBackend::List(
     ObjectKind kind, const std::function<Status(const ObjectInfo&)>& fn) {
   std::optional<Fault> fault = Begin(Op::kList);
   if (fault && fault->when == When::kBefore) return fault->status;
-  return Finish(fault, base_->List(kind, fn));
+  return Finish(fault, base().List(kind, fn));
 }
 
 }  // namespace coffre::storage

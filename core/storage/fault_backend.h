@@ -4,6 +4,8 @@
 // faulty storage). It also counts calls per operation.
 //
 // Faults, all off until set:
+// A streamed save (NewWriter) is a Save: its call is counted, and its fault
+// applied, at Commit; the space limit is checked as its pieces arrive.
 // - FailCall(op, n, status): the n-th call of `op` from now (1 = the next)
 //   returns `status`. kBefore: the wrapped backend never sees the call;
 //   kAfter: the call goes through and its result is replaced (a Save that
@@ -26,11 +28,11 @@
 #include <mutex>
 #include <optional>
 
-#include "core/storage/backend.h"
+#include "core/storage/backend_wrapper.h"
 
 namespace coffre::storage {
 
-class FaultInjectingBackend : public Backend {
+class FaultInjectingBackend : public BackendWrapper {
  public:
   enum class Op { kSave = 0, kLoad, kStat, kRemove, kList };
   enum class When { kBefore, kAfter };
@@ -51,6 +53,7 @@ class FaultInjectingBackend : public Backend {
   // Bytes of the Saves that succeeded through this wrapper.
   uint64_t SavedBytes() const;
 
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override;
   Status Save(const ObjectName& object, ByteView data) override;
   Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0,
                      uint64_t length = 0) override;
@@ -58,12 +61,8 @@ class FaultInjectingBackend : public Backend {
   Status Remove(const ObjectName& object) override;
   Status List(ObjectKind kind,
               const std::function<Status(const ObjectInfo&)>& fn) override;
-  size_t ParallelWrites() const override { return base_->ParallelWrites(); }
-  size_t ParallelReads() const override { return base_->ParallelReads(); }
-  uint64_t ReadAheadBytes() const override { return base_->ReadAheadBytes(); }
-  std::string Location() const override { return base_->Location(); }
-
  private:
+  class Writer;
   static constexpr size_t kOps = 5;
   struct Fault {
     Status status;
@@ -78,8 +77,10 @@ class FaultInjectingBackend : public Backend {
   std::optional<Fault> Begin(Op op);
   // Applies a kAfter fault to the status the wrapped backend returned.
   static Status Finish(const std::optional<Fault>& fault, Status status);
+  // Counts `bytes` against the space limit, or kNoSpace naming `object`.
+  Status ReserveSpace(const ObjectName& object, uint64_t bytes);
+  void ReleaseSpace(uint64_t bytes);
 
-  const std::shared_ptr<Backend> base_;
   mutable std::mutex mu_;
   std::array<uint64_t, kOps> calls_{};
   // Faults keyed by the absolute call number they hit.

@@ -23,7 +23,7 @@ Status GaveUp(const Status& status, int attempts) {
 
 RetryingBackend::RetryingBackend(std::shared_ptr<Backend> base,
                                  RetryOptions options)
-    : base_(std::move(base)), options_(std::move(options)) {}
+    : BackendWrapper(std::move(base)), options_(std::move(options)) {}
 
 void RetryingBackend::Backoff(int retry) const {
   std::chrono::microseconds delay = options_.base_delay;
@@ -61,11 +61,18 @@ auto RunWithRetries(int max_attempts, const std::function<void(int)>& backoff,
 
 }  // namespace
 
+Result<std::unique_ptr<ObjectWriter>> RetryingBackend::NewWriter(const ObjectName& object) {
+  bool retried = false;
+  return RunWithRetries(
+      options_.max_attempts, [this](int retry) { Backoff(retry); }, &retried,
+      [&] { return base().NewWriter(object); });
+}
+
 Status RetryingBackend::Save(const ObjectName& object, ByteView data) {
   bool retried = false;
   Status status = RunWithRetries(
       options_.max_attempts, [this](int retry) { Backoff(retry); }, &retried,
-      [&] { return base_->Save(object, data); });
+      [&] { return base().Save(object, data); });
   // The attempt that timed out stored the object after all.
   if (retried && status.code() == ErrorCode::kAlreadyExists) return Status::Ok();
   return status;
@@ -76,21 +83,21 @@ Result<Bytes> RetryingBackend::Load(const ObjectName& object, uint64_t offset,
   bool retried = false;
   return RunWithRetries(
       options_.max_attempts, [this](int retry) { Backoff(retry); }, &retried,
-      [&] { return base_->Load(object, offset, length); });
+      [&] { return base().Load(object, offset, length); });
 }
 
 Result<uint64_t> RetryingBackend::Stat(const ObjectName& object) {
   bool retried = false;
   return RunWithRetries(
       options_.max_attempts, [this](int retry) { Backoff(retry); }, &retried,
-      [&] { return base_->Stat(object); });
+      [&] { return base().Stat(object); });
 }
 
 Status RetryingBackend::Remove(const ObjectName& object) {
   bool retried = false;
   Status status = RunWithRetries(
       options_.max_attempts, [this](int retry) { Backoff(retry); }, &retried,
-      [&] { return base_->Remove(object); });
+      [&] { return base().Remove(object); });
   // The attempt that timed out removed the object after all.
   if (retried && status.code() == ErrorCode::kNotFound) return Status::Ok();
   return status;
@@ -101,7 +108,7 @@ Status RetryingBackend::List(
   for (int attempt = 1;; ++attempt) {
     bool delivered = false;
     bool fn_failed = false;
-    Status status = base_->List(kind, [&](const ObjectInfo& info) {
+    Status status = base().List(kind, [&](const ObjectInfo& info) {
       delivered = true;
       Status s = fn(info);
       fn_failed = !s.ok();

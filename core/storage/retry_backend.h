@@ -22,7 +22,7 @@
 #include <functional>
 #include <memory>
 
-#include "core/storage/backend.h"
+#include "core/storage/backend_wrapper.h"
 
 namespace coffre::storage {
 
@@ -35,10 +35,13 @@ struct RetryOptions {
   std::function<void(std::chrono::microseconds)> sleep;
 };
 
-class RetryingBackend : public Backend {
+class RetryingBackend : public BackendWrapper {
  public:
   RetryingBackend(std::shared_ptr<Backend> base, RetryOptions options = {});
 
+  // Opening a stream is retried; its pieces are not (they cannot be sent
+  // again from here): a streamed save that breaks fails as it broke.
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override;
   Status Save(const ObjectName& object, ByteView data) override;
   Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0,
                      uint64_t length = 0) override;
@@ -46,16 +49,11 @@ class RetryingBackend : public Backend {
   Status Remove(const ObjectName& object) override;
   Status List(ObjectKind kind,
               const std::function<Status(const ObjectInfo&)>& fn) override;
-  size_t ParallelWrites() const override { return base_->ParallelWrites(); }
-  size_t ParallelReads() const override { return base_->ParallelReads(); }
-  uint64_t ReadAheadBytes() const override { return base_->ReadAheadBytes(); }
-  std::string Location() const override { return base_->Location(); }
 
  private:
   // Sleeps before retry number `retry` (1 = the first retry).
   void Backoff(int retry) const;
 
-  const std::shared_ptr<Backend> base_;
   const RetryOptions options_;
 };
 

@@ -29,13 +29,13 @@ class ThrottledWriter : public ObjectWriter {
 ThrottledBackend::ThrottledBackend(std::shared_ptr<Backend> base,
                                    std::shared_ptr<RateLimiter> upload,
                                    std::shared_ptr<RateLimiter> download)
-    : base_(std::move(base)), upload_(std::move(upload)), download_(std::move(download)) {}
+    : BackendWrapper(std::move(base)), upload_(std::move(upload)), download_(std::move(download)) {}
 
 ThrottledBackend::ThrottledBackend(std::shared_ptr<Backend> base, uint64_t bytes_per_second)
     : ThrottledBackend(std::move(base), std::make_shared<RateLimiter>(bytes_per_second)) {}
 
 Result<std::unique_ptr<ObjectWriter>> ThrottledBackend::NewWriter(const ObjectName& object) {
-  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, base_->NewWriter(object));
+  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, base().NewWriter(object));
   if (!upload_) return writer;
   return std::unique_ptr<ObjectWriter>(
       std::make_unique<ThrottledWriter>(std::move(writer), *upload_));
@@ -43,19 +43,19 @@ Result<std::unique_ptr<ObjectWriter>> ThrottledBackend::NewWriter(const ObjectNa
 
 Status ThrottledBackend::Save(const ObjectName& object, ByteView data) {
   if (upload_) upload_->Acquire(data.size());
-  return base_->Save(object, data);
+  return base().Save(object, data);
 }
 
 Result<Bytes> ThrottledBackend::Load(const ObjectName& object, uint64_t offset, uint64_t length) {
   if (download_ && length) download_->Acquire(length);
-  auto bytes = base_->Load(object, offset, length);
+  auto bytes = base().Load(object, offset, length);
   if (download_ && !length && bytes) download_->Acquire(bytes->size());
   return bytes;
 }
 
 Status ThrottledBackend::List(ObjectKind kind, const std::function<Status(const ObjectInfo&)>& fn) {
   uint64_t listed = 0;
-  Status s = base_->List(kind, [&](const ObjectInfo& info) {
+  Status s = base().List(kind, [&](const ObjectInfo& info) {
     listed += info.name.size() + 32;  // about what one entry of a listing costs
     return fn(info);
   });

@@ -16,11 +16,11 @@
 #include <memory>
 
 #include "core/base/rate_limiter.h"
-#include "core/storage/backend.h"
+#include "core/storage/backend_wrapper.h"
 
 namespace coffre::storage {
 
-class ThrottledBackend : public Backend {
+class ThrottledBackend : public BackendWrapper {
  public:
   // Shares the limiters with whoever else holds them; a null one does not
   // limit that direction.
@@ -32,19 +32,12 @@ class ThrottledBackend : public Backend {
   Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override;
   Status Save(const ObjectName& object, ByteView data) override;
   Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0, uint64_t length = 0) override;
-  Result<uint64_t> Stat(const ObjectName& object) override { return base_->Stat(object); }
-  Status Remove(const ObjectName& object) override { return base_->Remove(object); }
   Status List(ObjectKind kind, const std::function<Status(const ObjectInfo&)>& fn) override;
-  size_t ParallelWrites() const override { return base_->ParallelWrites(); }
-  size_t ParallelReads() const override { return base_->ParallelReads(); }
-  uint64_t ReadAheadBytes() const override { return base_->ReadAheadBytes(); }
-  std::string Location() const override { return base_->Location(); }
 
   const std::shared_ptr<RateLimiter>& limiter() const { return upload_; }
   const std::shared_ptr<RateLimiter>& download_limiter() const { return download_; }
 
  private:
-  const std::shared_ptr<Backend> base_;
   const std::shared_ptr<RateLimiter> upload_;
   const std::shared_ptr<RateLimiter> download_;
 };
