@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/storage/http_status.h"
 #include "core/storage/vault_name.h"
 
 namespace coffre::remote {
@@ -24,21 +25,17 @@ std::string Reason(const httplib::Response& res) {
   return body.empty() ? "HTTP " + std::to_string(res.status) : body;
 }
 
-// A response that is not the success expected, as a Status.
+// A response that is not the success expected, as a Status: the code from
+// the table the vault answers by (core/storage/http_status.h), the message
+// from the vault's one-line reason. One departure: a 403 (this token may not
+// do this here) is, for the agent, a credentials problem, reported as
+// kAuthFailed so that it exits as one.
 Status StatusOf(const httplib::Response& res, const std::string& what) {
-  const std::string why = what + ": " + Reason(res);
-  switch (res.status) {
-    case 401: return AuthFailedError(what + ": the vault refused the token (wrong, revoked or missing)");
-    // The token may not do this here: for the agent, a credentials problem.
-    case 403: return AuthFailedError(why);
-    case 404: return NotFoundError(why);
-    case 409: return AlreadyExistsError(why);
-    case 416: return CorruptionError(why);
-    case 507: return NoSpaceError(what + ": the vault's quota for this tenant is exceeded");
-    default:
-      if (res.status >= 500) return UnavailableError(why);
-      return InvalidArgumentError(why);
-  }
+  if (res.status == 401)
+    return AuthFailedError(what + ": the vault refused the token (wrong, revoked or missing)");
+  ErrorCode code = storage::ErrorCodeForHttp(res.status);
+  if (code == ErrorCode::kPermissionDenied) code = ErrorCode::kAuthFailed;
+  return Status(code, what + ": " + Reason(res));
 }
 
 }  // namespace

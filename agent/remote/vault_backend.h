@@ -3,12 +3,14 @@
 // It holds a small pool of kept-alive connections, so several threads
 // upload and download at once without a TLS handshake per request.
 //
-// Errors follow the Backend contract: no answer, a reset or a 5xx is
-// kUnavailable (retried by RetryingBackend, wrapped around it by
-// OpenBackend); 401 and 403 are kAuthFailed, 404 kNotFound,
-// 507 kNoSpace ("quota exceeded"), and any other refusal kInvalidArgument
-// with the vault's one-line reason. An untrusted certificate is
-// kAuthFailed, naming --cacert.
+// Errors follow the Backend contract and the table both sides share
+// (core/storage/http_status.h), with the vault's one-line reason: no answer,
+// a reset, a 503 or a proxy's 502/504 is kUnavailable (retried by
+// RetryingBackend, wrapped around it by OpenBackend); a 500 (the vault's
+// disk failed) is kIo and a 422 kCorruption, neither retried; 404
+// kNotFound, 507 kNoSpace, 401 and 403 kAuthFailed (a token that may not do
+// this is, for the agent, a credentials problem). An untrusted certificate
+// is kAuthFailed, naming --cacert.
 // Timeouts follow progress, never the whole request: a call fails when the
 // socket makes no progress for timeout_seconds (connecting, sending or
 // receiving), however long a pack takes on a slow line. A download whose
