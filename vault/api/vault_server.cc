@@ -9,8 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/crypto/hash.h"
+#include "core/storage/http_status.h"
 #include "vault/api/request_auth.h"
+#include "vault/store/object_service.h"
 
 namespace coffre::vault {
 
@@ -26,19 +27,6 @@ constexpr char kListPattern[] = R"(^/v1/repos/([^/]+)/([^/]+)/([^/]+)/$)";
 constexpr char kObjectPattern[] = R"(^/v1/repos/([^/]+)/([^/]+)/([^/]+)/([^/]+)$)";
 // Objects are read from storage and sent in pieces of this size.
 constexpr uint64_t kSendPiece = 1 << 20;
-
-// The HTTP status for a storage or validation error, and its metrics kind.
-std::pair<int, const char*> StatusFor(const Status& s) {
-  switch (s.code()) {
-    case ErrorCode::kNotFound: return {404, "not_found"};
-    case ErrorCode::kAlreadyExists: return {409, "conflict"};
-    case ErrorCode::kInvalidArgument: return {400, "bad_request"};
-    case ErrorCode::kNoSpace: return {507, "quota"};
-    case ErrorCode::kAuthFailed: return {401, "auth"};
-    case ErrorCode::kPermissionDenied: return {403, "forbidden"};
-    default: return {500, "storage"};
-  }
-}
 
 // A single "bytes=FIRST-LAST" or "bytes=FIRST-" range within `size`.
 std::optional<std::pair<uint64_t, uint64_t>> ParseRange(const std::string& header,
@@ -70,6 +58,7 @@ struct VaultServer::Impl {
   VaultConfig config;
   Registry* registry;
   RepoStore* store;
+  std::unique_ptr<ObjectService> objects;
   Metrics* metrics;
   AuditLog* audit;
   std::unique_ptr<httplib::SSLServer> server;
@@ -82,8 +71,8 @@ struct VaultServer::Impl {
     metrics->CountError(kind);
   }
   void Fail(Response& res, const Status& s) {
-    auto [status, kind] = StatusFor(s);
-    Fail(res, status, s.message(), kind);
+    const storage::HttpError error = storage::HttpErrorFor(s.code());
+    Fail(res, error.status, s.message(), error.kind);
   }
   void Audit(const Principal& who, const char* action, const std::string& repo,
              const std::string& object, int status) {
@@ -118,8 +107,8 @@ struct VaultServer::Impl {
   }
 
   // The repository of a matched path, or nullptr with the response filled.
-  storage::LocalBackend* RepoOf(const Request& req, Response& res) {
-    auto backend = store->Find(req.matches[1], req.matches[2]);
+  storage::Backend* RepoOf(const Request& req, Response& res) {
+    auto backend = objects->Repo(req.matches[1], req.matches[2]);
     if (!backend) {
       Fail(res, backend.error());
       return nullptr;
@@ -149,14 +138,14 @@ struct VaultServer::Impl {
   struct Target {
     Principal who;
     std::string repo;
-    storage::LocalBackend* backend;
+    storage::Backend* backend;
     ObjectName object;
   };
   std::optional<Target> Resolve(const Request& req, Response& res, Need need,
                                 const char* action = nullptr) {
     auto who = Authorize(req, res, req.matches[1], need, action);
     if (!who) return std::nullopt;
-    storage::LocalBackend* backend = RepoOf(req, res);
+    storage::Backend* backend = RepoOf(req, res);
     if (!backend) return std::nullopt;
     auto object = ObjectOf(req, res);
     if (!object) return std::nullopt;
@@ -236,7 +225,7 @@ void VaultServer::Impl::List(const Request& req, Response& res) {
 void VaultServer::Impl::Get(const Request& req, Response& res) {
   auto target = Resolve(req, res, Need::kRead);
   if (!target) return;
-  storage::LocalBackend* backend = target->backend;
+  storage::Backend* backend = target->backend;
   const ObjectName* object = &target->object;
   auto size = backend->Stat(*object);
   if (!size) return Fail(res, size.error());
@@ -270,111 +259,41 @@ void VaultServer::Impl::Get(const Request& req, Response& res) {
 void VaultServer::Impl::Put(const Request& req, Response& res, const BodyReader& reader) {
   auto target = Resolve(req, res, Need::kCreate, "put");
   if (!target) return;
-  const Principal* who = &target->who;
-  const std::string& repo = target->repo;
-  storage::LocalBackend* backend = target->backend;
-  const ObjectName* object = &target->object;
-  const std::string what = object->ToString();
-  auto done = [&](int status) { Audit(*who, "put", repo, what, status); };
-
+  const std::string& tenant = target->who.tenant;
   uint64_t size = 0;
   const std::string length = req.get_header_value("Content-Length");
   auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), size);
   if (length.empty() || ec != std::errc() || end != length.data() + length.size()) {
     Fail(res, 411, "Content-Length is required", "bad_request");
-    return done(res.status);
-  }
-  if (size > config.max_object_bytes) {
+  } else if (size > config.max_object_bytes) {
     Fail(res, 413, "object larger than " + std::to_string(config.max_object_bytes) + " bytes",
          "bad_request");
-    return done(res.status);
-  }
-  const bool exists = backend->Stat(*object).has_value();
-  auto tenant = registry->FindTenant(who->tenant);
-  const uint64_t quota = tenant ? tenant->quota_bytes : 0;
-  if (!exists) {
-    Status reserved = store->Reserve(who->tenant, size, quota);
-    if (!reserved.ok()) {
-      Fail(res, 507, "quota exceeded", "quota");
-      return done(res.status);
+  } else {
+    uint64_t received = 0;
+    auto stored = objects->Put(
+        tenant, target->repo, target->object, size,
+        [&](const std::function<bool(ByteView)>& sink) {
+          return reader([&](const char* data, size_t n) {
+            received += n;
+            return sink(ByteView(reinterpret_cast<const uint8_t*>(data), n));
+          });
+        });
+    metrics->AddBytesReceived(received);
+    if (stored) {
+      res.status = *stored == ObjectService::PutOutcome::kCreated ? 201 : 200;
+    } else {
+      Fail(res, stored.error());
     }
   }
-  std::unique_ptr<storage::ObjectWriter> writer;
-  if (!exists) {
-    auto created = backend->NewWriter(*object);
-    if (!created) {
-      store->Release(who->tenant, size);
-      Fail(res, created.error());
-      return done(res.status);
-    }
-    writer = std::move(*created);
-  }
-
-  // Received whole and hashed before anything becomes visible.
-  crypto::Sha256Stream hash;
-  Bytes config_bytes;  // config objects are compared, not hashed
-  uint64_t received = 0;
-  Status write_status;
-  bool complete = reader([&](const char* data, size_t n) {
-    received += n;
-    if (received > size) return false;
-    ByteView piece(reinterpret_cast<const uint8_t*>(data), n);
-    hash.Update(piece);
-    if (object->kind == ObjectKind::kConfig) config_bytes.insert(config_bytes.end(), data, data + n);
-    if (writer) write_status = writer->Write(piece);
-    return write_status.ok();
-  });
-  metrics->AddBytesReceived(received);
-  auto refuse = [&](int status, const std::string& message, const char* kind) {
-    writer.reset();  // discards the temporary file
-    if (!exists) store->Release(who->tenant, size);
-    Fail(res, status, message, kind);
-    done(status);
-  };
-  if (!write_status.ok()) {
-    auto [status, kind] = StatusFor(write_status);
-    return refuse(status == 507 ? 507 : 500, write_status.message(), kind);
-  }
-  if (!complete || received != size)
-    return refuse(400, "body shorter or longer than Content-Length", "bad_request");
-
-  const std::string digest = HexEncode(hash.Finish());
-  if (object->kind == ObjectKind::kConfig) {
-    if (exists) {
-      auto stored = backend->Load(*object, 0, 0);
-      bool same = stored && *stored == config_bytes;
-      if (!same) return refuse(409, "the repository already has another config", "conflict");
-    }
-  } else if (digest != object->name) {
-    metrics->CountError("integrity");
-    return refuse(400, "content does not match its id (SHA-256 " + digest + ")", "integrity");
-  }
-  if (exists) {
-    res.status = 200;  // same name, same bytes: nothing to do
-    return done(res.status);
-  }
-  Status committed = writer->Commit();
-  if (committed.code() == ErrorCode::kAlreadyExists) {  // a concurrent PUT won
-    store->Release(who->tenant, size);
-    res.status = 200;
-    return done(res.status);
-  }
-  if (!committed.ok()) {
-    auto [status, kind] = StatusFor(committed);
-    return refuse(status == 507 ? 507 : 500, committed.message(), kind);
-  }
-  res.status = 201;
-  done(res.status);
+  Audit(target->who, "put", target->repo, target->object.ToString(), res.status);
 }
 
 void VaultServer::Impl::Delete(const Request& req, Response& res) {
   const bool lock = req.matches.size() > 3 && req.matches[3].str() == "locks";
   auto target = Resolve(req, res, lock ? Need::kDeleteLock : Need::kDelete, "delete");
   if (!target) return;
-  auto size = target->backend->Stat(target->object);
-  Status s = size ? target->backend->Remove(target->object) : size.error();
+  Status s = objects->Delete(target->who.tenant, target->repo, target->object);
   if (s.ok()) {
-    store->Release(target->who.tenant, *size);
     res.status = 204;
   } else {
     Fail(res, s);
@@ -404,6 +323,7 @@ Result<std::unique_ptr<VaultServer>> VaultServer::Create(const VaultConfig& conf
   impl->config = config;
   impl->registry = registry;
   impl->store = store;
+  impl->objects = std::make_unique<ObjectService>(store, registry, metrics);
   impl->metrics = metrics;
   impl->audit = audit;
   RETURN_IF_ERROR(ParseListen(config.listen, &impl->host, &impl->port));

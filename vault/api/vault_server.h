@@ -1,9 +1,9 @@
 // VaultServer: the vault's HTTPS API (docs/vault-api.md) on cpp-httplib with
 // OpenSSL. It authenticates every request against the Registry, keeps each
-// token inside its tenant and role, streams uploads to the RepoStore while
-// hashing them (an object becomes visible only whole and matching its name),
-// serves byte ranges, counts everything in Metrics and records writes and
-// deletes in the AuditLog.
+// token inside its tenant and role, hands uploads and deletes to the
+// ObjectService (quota, hash, create-only commit), serves byte ranges,
+// answers errors by the shared table (core/storage/http_status.h), counts
+// everything in Metrics and records writes and deletes in the AuditLog.
 //
 // Lifecycle: Create, Bind (the port is known from then on), Run (blocks,
 // serving on `threads` threads) until Stop, which stops accepting, lets the

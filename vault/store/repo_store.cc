@@ -42,7 +42,7 @@ Status RepoStore::ScanUsage() {
     for (const auto& repo_dir : fs::directory_iterator(tenant_dir.path(), ec)) {
       const std::string repo = repo_dir.path().filename().string();
       if (!ValidateRepoName(repo).ok()) continue;
-      auto found = Find(tenant, repo);
+      auto found = FindLocal(tenant, repo);
       if (!found) continue;
       (*found)->RemoveTemporaries();  // uploads cut by a crash or a kill
       for (auto kind : {storage::ObjectKind::kConfig, storage::ObjectKind::kKey,
@@ -82,7 +82,13 @@ Status RepoStore::CreateRepo(const std::string& tenant, const std::string& repo)
   return Status::Ok();
 }
 
-Result<storage::LocalBackend*> RepoStore::Find(const std::string& tenant, const std::string& repo) {
+Result<storage::Backend*> RepoStore::Find(const std::string& tenant, const std::string& repo) {
+  ASSIGN_OR_RETURN(storage::LocalBackend * backend, FindLocal(tenant, repo));
+  return backend;
+}
+
+Result<storage::LocalBackend*> RepoStore::FindLocal(const std::string& tenant,
+                                                    const std::string& repo) {
   RETURN_IF_ERROR(ValidateNames(tenant, repo));
   std::lock_guard lock(mu_);
   auto it = open_.find({tenant, repo});

@@ -1,5 +1,6 @@
 // RepoStore: every tenant's repositories, under DATA/repos/TENANT/REPO, each
-// a storage::LocalBackend (the embedded default storage), and the bytes each
+// a storage::LocalBackend (the embedded default storage) handed out as a
+// storage::Backend, so what uses them works over any storage; and the bytes each
 // tenant stores, kept up to date for quotas and metrics. At Open it removes
 // the temporary files of uploads cut by a crash and counts what is stored.
 // Names are validated (ValidateTenantName/ValidateRepoName) before any path
@@ -26,7 +27,7 @@ class RepoStore {
   Status CreateRepo(const std::string& tenant, const std::string& repo);
   // The repository's storage; kNotFound if it does not exist. The backend
   // lives as long as the store.
-  Result<storage::LocalBackend*> Find(const std::string& tenant, const std::string& repo);
+  Result<storage::Backend*> Find(const std::string& tenant, const std::string& repo);
 
   // Bytes stored by a tenant in all its repositories.
   uint64_t Usage(const std::string& tenant) const;
@@ -41,6 +42,7 @@ class RepoStore {
   explicit RepoStore(std::string root) : root_(std::move(root)) {}
   std::string RepoPath(const std::string& tenant, const std::string& repo) const;
   Status ScanUsage();
+  Result<storage::LocalBackend*> FindLocal(const std::string& tenant, const std::string& repo);
 
   const std::string root_;
   mutable std::mutex mu_;

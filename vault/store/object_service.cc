@@ -1,0 +1,86 @@
+#include "vault/store/object_service.h"
+
+#include <memory>
+
+#include "core/base/bytes.h"
+#include "core/crypto/hash.h"
+
+namespace coffre::vault {
+
+using storage::ObjectKind;
+
+Result<ObjectService::PutOutcome> ObjectService::Put(const std::string& tenant,
+                                                     const std::string& repo,
+                                                     const storage::ObjectName& object,
+                                                     uint64_t size, const BodySource& body) {
+  ASSIGN_OR_RETURN(storage::Backend * backend, store_->Find(tenant, repo));
+  const bool exists = backend->Stat(object).has_value();
+  // A repeated upload is still read and checked, but costs no quota and
+  // writes nothing.
+  std::unique_ptr<storage::ObjectWriter> writer;
+  if (!exists) {
+    auto found = registry_->FindTenant(tenant);
+    RETURN_IF_ERROR(store_->Reserve(tenant, size, found ? found->quota_bytes : 0));
+    auto created = backend->NewWriter(object);
+    if (!created) {
+      store_->Release(tenant, size);
+      return Err(created.error());
+    }
+    writer = std::move(*created);
+  }
+  // From here on, a failure discards the writer's temporary object and
+  // gives the reservation back.
+  auto fail = [&](Status status) -> Result<PutOutcome> {
+    writer.reset();
+    if (!exists) store_->Release(tenant, size);
+    return Err(std::move(status));
+  };
+
+  crypto::Sha256Stream hash;
+  Bytes config_bytes;  // a config's name is not its hash: it is compared
+  uint64_t received = 0;
+  Status write_status;
+  const bool complete = body([&](ByteView piece) {
+    received += piece.size();
+    if (received > size) return false;
+    hash.Update(piece);
+    if (object.kind == ObjectKind::kConfig)
+      config_bytes.insert(config_bytes.end(), piece.begin(), piece.end());
+    if (writer) write_status = writer->Write(piece);
+    return write_status.ok();
+  });
+  if (!write_status.ok()) return fail(write_status);
+  if (!complete || received != size)
+    return fail(InvalidArgumentError("body shorter or longer than Content-Length"));
+
+  if (object.kind == ObjectKind::kConfig) {
+    if (exists) {
+      auto stored = backend->Load(object, 0, 0);
+      if (!stored || *stored != config_bytes)
+        return fail(AlreadyExistsError("the repository already has another config"));
+    }
+  } else if (const std::string digest = HexEncode(hash.Finish()); digest != object.name) {
+    metrics_->CountError("integrity");
+    return fail(InvalidArgumentError("content does not match its id (SHA-256 " + digest + ")"));
+  }
+  if (exists) return PutOutcome::kUnchanged;
+
+  Status committed = writer->Commit();
+  if (committed.code() == ErrorCode::kAlreadyExists) {  // a concurrent upload won
+    store_->Release(tenant, size);
+    return PutOutcome::kUnchanged;
+  }
+  if (!committed.ok()) return fail(committed);
+  return PutOutcome::kCreated;
+}
+
+Status ObjectService::Delete(const std::string& tenant, const std::string& repo,
+                             const storage::ObjectName& object) {
+  ASSIGN_OR_RETURN(storage::Backend * backend, store_->Find(tenant, repo));
+  ASSIGN_OR_RETURN(uint64_t size, backend->Stat(object));
+  RETURN_IF_ERROR(backend->Remove(object));
+  store_->Release(tenant, size);
+  return Status::Ok();
+}
+
+}  // namespace coffre::vault

@@ -1,0 +1,64 @@
+// ObjectService: what the vault does with a tenant's objects, whatever the
+// storage under them (any storage::Backend from the RepoStore) and whatever
+// the protocol in front: an upload is checked against the tenant's quota,
+// hashed as it streams to storage, and committed create-only only if its
+// bytes match its name; a delete gives its bytes back to the quota. The HTTP
+// handlers (vault/api/) only parse, authorize, call this and answer.
+// Thread-safety: all methods may be called concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/base/bytes.h"
+#include "core/base/status.h"
+#include "core/storage/backend.h"
+#include "vault/metrics/metrics.h"
+#include "vault/store/repo_store.h"
+#include "vault/tenant/registry.h"
+
+namespace coffre::vault {
+
+class ObjectService {
+ public:
+  // All three outlive the service.
+  ObjectService(RepoStore* store, Registry* registry, Metrics* metrics)
+      : store_(store), registry_(registry), metrics_(metrics) {}
+
+  // Feeds an upload's body to `sink`, piece by piece, until it ends or
+  // `sink` returns false. Returns false if the body broke off before its end.
+  using BodySource = std::function<bool(const std::function<bool(ByteView)>& sink)>;
+
+  enum class PutOutcome {
+    kCreated,    // the object is stored now
+    kUnchanged,  // it was there already, with these very bytes
+  };
+
+  // Stores the `size` bytes that `body` delivers as `object` in the
+  // tenant's repository. Errors: kNotFound (no such repository), kNoSpace
+  // "quota exceeded", kInvalidArgument (a body shorter or longer than
+  // `size`; bytes whose SHA-256 is not the name), kAlreadyExists (another
+  // config than the repository's), or the storage's own error. Whatever
+  // fails leaves nothing stored and the quota as it was.
+  Result<PutOutcome> Put(const std::string& tenant, const std::string& repo,
+                         const storage::ObjectName& object, uint64_t size,
+                         const BodySource& body);
+
+  // Removes the object and gives its bytes back to the tenant's quota.
+  Status Delete(const std::string& tenant, const std::string& repo,
+                const storage::ObjectName& object);
+
+  // The repository's storage, for reads (stat, ranged load, list); kNotFound
+  // if there is none.
+  Result<storage::Backend*> Repo(const std::string& tenant, const std::string& repo) {
+    return store_->Find(tenant, repo);
+  }
+
+ private:
+  RepoStore* const store_;
+  Registry* const registry_;
+  Metrics* const metrics_;
+};
+
+}  // namespace coffre::vault
