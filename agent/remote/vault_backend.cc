@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +38,18 @@ Status StatusOf(const httplib::Response& res, const std::string& what) {
   ErrorCode code = storage::ErrorCodeForHttp(res.status);
   if (code == ErrorCode::kPermissionDenied) code = ErrorCode::kAuthFailed;
   return Status(code, what + ": " + Reason(res));
+}
+
+// The whole object's size from a ranged answer's Content-Range
+// ("bytes F-L/SIZE", or "bytes */SIZE" with a 416).
+std::optional<uint64_t> RangeTotal(const httplib::Response& res) {
+  const std::string range = res.get_header_value("Content-Range");
+  const size_t slash = range.rfind('/');
+  if (range.rfind("bytes ", 0) != 0 || slash == std::string::npos) return std::nullopt;
+  uint64_t size = 0;
+  auto [end, ec] = std::from_chars(range.data() + slash + 1, range.data() + range.size(), size);
+  if (ec != std::errc() || end != range.data() + range.size()) return std::nullopt;
+  return size;
 }
 
 }  // namespace
@@ -221,8 +235,15 @@ Status VaultBackend::Save(const ObjectName& object, ByteView data) {
 Result<Bytes> VaultBackend::Load(const ObjectName& object, uint64_t offset, uint64_t length) {
   RETURN_IF_ERROR(storage::ValidateObject(object));
   const std::string what = "load " + object.ToString();
+  auto past_end = [&](const std::string& size) {
+    return Err(CorruptionError("object " + object.ToString() + ": range " +
+                               std::to_string(offset) + "+" + std::to_string(length) +
+                               " runs past its end" + (size.empty() ? "" : " (" + size + " bytes)")));
+  };
+  if (length > UINT64_MAX - offset) return past_end("");
   Bytes out;
-  if (length) out.reserve(length);
+  // Grown as bytes come: a length is a request, not yet a promise.
+  if (length) out.reserve(std::min<uint64_t>(length, uint64_t{64} << 20));
   // A connection that breaks in the middle of the body is not a reason to
   // fetch what already came again: the rest is asked for with a Range from
   // where it stopped (objects never change), as long as each attempt brings
@@ -238,11 +259,20 @@ Result<Bytes> VaultBackend::Load(const ObjectName& object, uint64_t offset, uint
     const size_t before = out.size();
     int status = 0;
     std::string refusal;  // the body of an answer that is not the object
+    bool short_range = false;  // the object ends before the range does
     auto lease = Acquire();
     auto res = lease->Get(
         ObjectPath(object), headers,
         [&](const httplib::Response& response) {
           status = response.status;
+          // A range that runs past the end is cut short by the vault, as
+          // HTTP says; the whole object's size ends the answer here.
+          const std::optional<uint64_t> size = RangeTotal(response);
+          if (status == 206 && length != 0 && size && *size < offset + length) {
+            short_range = true;
+            refusal = std::to_string(*size);
+            return false;
+          }
           return true;
         },
         [&](const char* data, size_t n) {
@@ -254,6 +284,7 @@ Result<Bytes> VaultBackend::Load(const ObjectName& object, uint64_t offset, uint
           }
           return true;
         });
+    if (short_range) return past_end(refusal);
     if (!res) {
       const bool body_started = status == 200 || status == 206;
       if (body_started && out.size() > before) {
@@ -264,9 +295,10 @@ Result<Bytes> VaultBackend::Load(const ObjectName& object, uint64_t offset, uint
       return Err(lease.Transport(res, what));
     }
     if (res->status == 416) {
-      return Err(CorruptionError("object " + object.ToString() + ": range " +
-                                 std::to_string(offset) + "+" + std::to_string(length) +
-                                 " runs past its end"));
+      // Reading from the very end to the end is reading nothing.
+      const std::optional<uint64_t> size = RangeTotal(*res);
+      if (length == 0 && size && *size == from) break;
+      return past_end(size ? std::to_string(*size) : "");
     }
     if (res->status != 200 && res->status != 206) {
       httplib::Response answer = *res;

@@ -234,6 +234,10 @@ void VaultServer::Impl::Get(const Request& req, Response& res) {
     return Fail(res, 416, "range outside the object", "bad_request");
   }
   res.set_header("Accept-Ranges", "bytes");
+  if (*size == 0) {  // no provider for nothing: the size must still be said
+    res.set_content("", "application/octet-stream");
+    return;
+  }
   // cpp-httplib serves the requested range of this full-length provider
   // (206 and Content-Range), and only the headers for HEAD.
   res.set_content_provider(

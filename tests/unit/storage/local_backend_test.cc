@@ -61,6 +61,29 @@ TEST_CASE("local backend stores each kind at its documented path",
   CHECK(backend->Location() == root);
 }
 
+TEST_CASE("local backend lists short names and names sharing their first characters",
+          "[unit][storage]") {
+  // Packs live in folders named by their first two characters: names of one
+  // or two characters, and names sharing a prefix, must all come back.
+  TempDir dir;
+  auto backend = MustCreate(dir.Sub("repo"));
+  std::set<std::string> saved;
+  for (const std::string& name : {std::string(64, 'a'), std::string(63, 'a') + "b",
+                                  std::string("ab"), std::string("abc"), std::string("a"),
+                                  std::string(64, 'z')}) {
+    REQUIRE(backend->Save({ObjectKind::kData, name}, ToBytes(name)).ok());
+    saved.insert(name);
+  }
+  std::set<std::string> listed;
+  REQUIRE(backend->List(ObjectKind::kData, [&](const ObjectInfo& info) {
+    listed.insert(info.name);
+    CHECK(info.size == info.name.size());
+    return Status::Ok();
+  }).ok());
+  CHECK(listed == saved);
+  CHECK(backend->Load({ObjectKind::kData, "a"}, 0, 0).value() == ToBytes("a"));
+}
+
 TEST_CASE("local backend leaves no temporary file after a save",
           "[unit][storage]") {
   TempDir dir;
