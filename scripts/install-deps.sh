@@ -14,6 +14,11 @@ packages=(
 if [[ "${COFFRE_BENCH_DEPS:-0}" == 1 ]]; then
   packages+=(restic borgbackup time)
 fi
+# Only for the S3 vault store's tests and benchmarks: a real single-node Ceph
+# RADOS Gateway on 127.0.0.1, started by scripts/rgw.sh (no manager daemon).
+if [[ "${COFFRE_S3_DEPS:-0}" == 1 ]]; then
+  packages+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

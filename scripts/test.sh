@@ -15,8 +15,9 @@ jobs=$(nproc)
 sanitize=1
 [[ "${1:-}" == "--no-sanitize" ]] && sanitize=0
 
-# restic and borg too: the small benchmark below runs against them.
-COFFRE_BENCH_DEPS=1 scripts/install-deps.sh
+# restic and borg too: the small benchmark below runs against them; and
+# Ceph, whose RADOS Gateway (scripts/rgw.sh) is the real S3 server the tests use.
+COFFRE_BENCH_DEPS=1 COFFRE_S3_DEPS=1 scripts/install-deps.sh
 
 echo "== build (RelWithDebInfo, tests on, -Werror)"
 configure_for_tests build RelWithDebInfo
