@@ -97,25 +97,35 @@ namespace {
 
 class BufferedWriter : public ObjectWriter {
  public:
-  BufferedWriter(Backend& backend, ObjectName object)
-      : backend_(backend), object_(std::move(object)) {}
+  BufferedWriter(Backend& backend, ObjectName object, uint64_t size)
+      : backend_(backend), object_(std::move(object)), size_(size) {}
   Status Write(ByteView data) override {
     bytes_.insert(bytes_.end(), data.begin(), data.end());
     return Status::Ok();
   }
-  Status Commit() override { return backend_.Save(object_, bytes_); }
+  Status Commit() override {
+    RETURN_IF_ERROR(CheckStreamedSize(object_, bytes_.size(), size_));
+    return backend_.Save(object_, bytes_);
+  }
 
  private:
   Backend& backend_;
   ObjectName object_;
+  const uint64_t size_;
   Bytes bytes_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<ObjectWriter>> Backend::NewWriter(const ObjectName& object) {
+Status CheckStreamedSize(const ObjectName& object, uint64_t written, uint64_t size) {
+  if (written == size) return Status::Ok();
+  return InvalidArgumentError("save " + object.ToString() + ": " + std::to_string(written) +
+                              " bytes written of the " + std::to_string(size) + " announced");
+}
+
+Result<std::unique_ptr<ObjectWriter>> Backend::NewWriter(const ObjectName& object, uint64_t size) {
   RETURN_IF_ERROR(ValidateObject(object));
-  return std::unique_ptr<ObjectWriter>(new BufferedWriter(*this, object));
+  return std::unique_ptr<ObjectWriter>(new BufferedWriter(*this, object, size));
 }
 
 Result<std::vector<std::string>> ListNames(Backend& backend, ObjectKind kind) {

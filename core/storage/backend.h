@@ -87,9 +87,11 @@ class Backend {
  public:
   virtual ~Backend() = default;
 
-  // Starts saving `object` piecewise. This default gathers the pieces in
+  // Starts saving `object` piecewise, `size` bytes in all (an S3 PUT must
+  // say its length before its body): Commit is kInvalidArgument unless
+  // exactly `size` bytes were written. This default gathers the pieces in
   // memory and calls Save on Commit; backends that can stream override it.
-  virtual Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object);
+  virtual Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object, uint64_t size);
 
   virtual Status Save(const ObjectName& object, ByteView data) = 0;
   virtual Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0,
@@ -112,6 +114,10 @@ class Backend {
   // Where this backend stores, for messages ("/srv/repo", "https://…").
   virtual std::string Location() const = 0;
 };
+
+// OK if a stream announced as `size` bytes got `written`; kInvalidArgument
+// naming `object` otherwise (what every writer's Commit checks).
+Status CheckStreamedSize(const ObjectName& object, uint64_t written, uint64_t size);
 
 // The names of every object of `kind`, sorted: List gathered into a vector,
 // for callers that need the whole set before acting.

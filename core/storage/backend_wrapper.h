@@ -17,8 +17,8 @@ class BackendWrapper : public Backend {
  public:
   explicit BackendWrapper(std::shared_ptr<Backend> base) : base_(std::move(base)) {}
 
-  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override {
-    return base_->NewWriter(object);
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object, uint64_t size) override {
+    return base_->NewWriter(object, size);
   }
   Status Save(const ObjectName& object, ByteView data) override {
     return base_->Save(object, data);

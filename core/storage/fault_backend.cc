@@ -130,8 +130,8 @@ class FaultInjectingBackend::Writer : public ObjectWriter {
   bool committed_ = false;
 };
 
-Result<std::unique_ptr<ObjectWriter>> FaultInjectingBackend::NewWriter(const ObjectName& object) {
-  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, base().NewWriter(object));
+Result<std::unique_ptr<ObjectWriter>> FaultInjectingBackend::NewWriter(const ObjectName& object, uint64_t size) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, base().NewWriter(object, size));
   return std::unique_ptr<ObjectWriter>(std::make_unique<Writer>(*this, object, std::move(writer)));
 }
 

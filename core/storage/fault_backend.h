@@ -53,7 +53,7 @@ class FaultInjectingBackend : public BackendWrapper {
   // Bytes of the Saves that succeeded through this wrapper.
   uint64_t SavedBytes() const;
 
-  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override;
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object, uint64_t size) override;
   Status Save(const ObjectName& object, ByteView data) override;
   Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0,
                      uint64_t length = 0) override;

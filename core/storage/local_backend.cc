@@ -189,20 +189,22 @@ std::string LocalBackend::PathOf(const ObjectName& object) const {
 // A file in tmp/ that Commit renames into place; removed if never committed.
 class LocalBackend::Writer : public ObjectWriter {
  public:
-  Writer(ObjectName object, std::string target, std::string tmp, Fd fd)
-      : object_(std::move(object)), target_(std::move(target)), tmp_(std::move(tmp)),
-        fd_(std::move(fd)) {}
+  Writer(ObjectName object, uint64_t size, std::string target, std::string tmp, Fd fd)
+      : object_(std::move(object)), size_(size), target_(std::move(target)),
+        tmp_(std::move(tmp)), fd_(std::move(fd)) {}
   ~Writer() override {
     if (!committed_) ::unlink(tmp_.c_str());
   }
 
   Status Write(ByteView data) override {
     if (!fd_.valid()) return InternalError("write after commit");
+    written_ += data.size();
     return posix::WriteAll(fd_.get(), data, tmp_).WithContext("save " + object_.ToString());
   }
 
   Status Commit() override {
     if (!fd_.valid()) return InternalError("commit twice");
+    RETURN_IF_ERROR(CheckStreamedSize(object_, written_, size_));
     Status status = ::fsync(fd_.get()) == 0 ? Status::Ok() : ErrnoStatus(errno, "fsync " + tmp_);
     Status closed = fd_.Close(tmp_);
     if (status.ok()) status = closed;
@@ -225,13 +227,15 @@ class LocalBackend::Writer : public ObjectWriter {
 
  private:
   ObjectName object_;
+  const uint64_t size_;
+  uint64_t written_ = 0;
   std::string target_;
   std::string tmp_;
   Fd fd_;
   bool committed_ = false;
 };
 
-Result<std::unique_ptr<ObjectWriter>> LocalBackend::NewWriter(const ObjectName& object) {
+Result<std::unique_ptr<ObjectWriter>> LocalBackend::NewWriter(const ObjectName& object, uint64_t size) {
   RETURN_IF_ERROR(ValidateObject(object));
   std::string target = PathOf(object);
   // Cheap early answer for the common duplicate (an interrupted backup
@@ -244,11 +248,11 @@ Result<std::unique_ptr<ObjectWriter>> LocalBackend::NewWriter(const ObjectName& 
   auto fd = posix::OpenFile(tmp, O_WRONLY | O_CREAT | O_EXCL, kFileMode);
   if (!fd) return Err(fd.error().WithContext("save " + object.ToString()));
   return std::unique_ptr<ObjectWriter>(
-      new Writer(object, std::move(target), std::move(tmp), std::move(*fd)));
+      new Writer(object, size, std::move(target), std::move(tmp), std::move(*fd)));
 }
 
 Status LocalBackend::Save(const ObjectName& object, ByteView data) {
-  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, NewWriter(object));
+  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, NewWriter(object, data.size()));
   RETURN_IF_ERROR(writer->Write(data));
   return writer->Commit();
 }

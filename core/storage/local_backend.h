@@ -26,7 +26,7 @@ class LocalBackend : public Backend {
   static Result<std::unique_ptr<LocalBackend>> Open(const std::string& root);
 
   // Streams into tmp/ and publishes on Commit, as Save does.
-  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override;
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object, uint64_t size) override;
   Status Save(const ObjectName& object, ByteView data) override;
   Result<Bytes> Load(const ObjectName& object, uint64_t offset,
                      uint64_t length) override;

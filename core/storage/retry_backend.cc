@@ -61,11 +61,11 @@ auto RunWithRetries(int max_attempts, const std::function<void(int)>& backoff,
 
 }  // namespace
 
-Result<std::unique_ptr<ObjectWriter>> RetryingBackend::NewWriter(const ObjectName& object) {
+Result<std::unique_ptr<ObjectWriter>> RetryingBackend::NewWriter(const ObjectName& object, uint64_t size) {
   bool retried = false;
   return RunWithRetries(
       options_.max_attempts, [this](int retry) { Backoff(retry); }, &retried,
-      [&] { return base().NewWriter(object); });
+      [&] { return base().NewWriter(object, size); });
 }
 
 Status RetryingBackend::Save(const ObjectName& object, ByteView data) {

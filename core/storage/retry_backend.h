@@ -41,7 +41,7 @@ class RetryingBackend : public BackendWrapper {
 
   // Opening a stream is retried; its pieces are not (they cannot be sent
   // again from here): a streamed save that breaks fails as it broke.
-  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override;
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object, uint64_t size) override;
   Status Save(const ObjectName& object, ByteView data) override;
   Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0,
                      uint64_t length = 0) override;

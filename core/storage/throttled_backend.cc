@@ -34,8 +34,8 @@ ThrottledBackend::ThrottledBackend(std::shared_ptr<Backend> base,
 ThrottledBackend::ThrottledBackend(std::shared_ptr<Backend> base, uint64_t bytes_per_second)
     : ThrottledBackend(std::move(base), std::make_shared<RateLimiter>(bytes_per_second)) {}
 
-Result<std::unique_ptr<ObjectWriter>> ThrottledBackend::NewWriter(const ObjectName& object) {
-  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, base().NewWriter(object));
+Result<std::unique_ptr<ObjectWriter>> ThrottledBackend::NewWriter(const ObjectName& object, uint64_t size) {
+  ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> writer, base().NewWriter(object, size));
   if (!upload_) return writer;
   return std::unique_ptr<ObjectWriter>(
       std::make_unique<ThrottledWriter>(std::move(writer), *upload_));

@@ -29,7 +29,7 @@ class ThrottledBackend : public BackendWrapper {
   // An upload limiter of its own at `bytes_per_second` (0: no limit).
   ThrottledBackend(std::shared_ptr<Backend> base, uint64_t bytes_per_second);
 
-  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override;
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object, uint64_t size) override;
   Status Save(const ObjectName& object, ByteView data) override;
   Result<Bytes> Load(const ObjectName& object, uint64_t offset = 0, uint64_t length = 0) override;
   Status List(ObjectKind kind, const std::function<Status(const ObjectInfo&)>& fn) override;

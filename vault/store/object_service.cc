@@ -21,7 +21,7 @@ Result<ObjectService::PutOutcome> ObjectService::Put(const std::string& tenant,
   if (!exists) {
     auto found = registry_->FindTenant(tenant);
     RETURN_IF_ERROR(store_->Reserve(tenant, size, found ? found->quota_bytes : 0));
-    auto created = backend->NewWriter(object);
+    auto created = backend->NewWriter(object, size);
     if (!created) {
       store_->Release(tenant, size);
       return Err(created.error());

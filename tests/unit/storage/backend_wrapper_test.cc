@@ -23,9 +23,9 @@ class StreamProbe : public BackendWrapper {
  public:
   StreamProbe() : BackendWrapper(std::make_shared<MemoryBackend>()) {}
 
-  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object) override {
+  Result<std::unique_ptr<ObjectWriter>> NewWriter(const ObjectName& object, uint64_t size) override {
     ++writers;
-    ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> base, base().NewWriter(object));
+    ASSIGN_OR_RETURN(std::unique_ptr<ObjectWriter> base, base().NewWriter(object, size));
     return std::unique_ptr<ObjectWriter>(std::make_unique<Counting>(std::move(base), streamed));
   }
 
@@ -67,7 +67,7 @@ TEST_CASE("every storage wrapper streams a save to the backend it wraps", "[unit
     const Bytes piece = testing::RandomBytes(1, 4096);
     const ObjectName object{ObjectKind::kData, "ab12"};
 
-    auto writer = backend->NewWriter(object);
+    auto writer = backend->NewWriter(object, 3 * piece.size());
     REQUIRE(writer);
     CHECK(probe->writers == 1);
     for (int i = 0; i < 3; ++i) REQUIRE((*writer)->Write(piece).ok());
@@ -88,7 +88,7 @@ TEST_CASE("a fault-injected streamed save fails at commit and gives its space ba
 
   faulty.FailCall(FaultInjectingBackend::Op::kSave, 1, UnavailableError("injected"));
   {
-    auto writer = faulty.NewWriter(object);
+    auto writer = faulty.NewWriter(object, piece.size());
     REQUIRE(writer);
     REQUIRE((*writer)->Write(piece).ok());
     CHECK((*writer)->Commit().code() == ErrorCode::kUnavailable);
@@ -98,7 +98,7 @@ TEST_CASE("a fault-injected streamed save fails at commit and gives its space ba
   CHECK(memory->Stat(object).error().code() == ErrorCode::kNotFound);
 
   faulty.SetSpaceLimit(1500);
-  auto writer = faulty.NewWriter(object);
+  auto writer = faulty.NewWriter(object, 2 * piece.size());
   REQUIRE(writer);
   REQUIRE((*writer)->Write(piece).ok());
   CHECK((*writer)->Write(piece).code() == ErrorCode::kNoSpace);

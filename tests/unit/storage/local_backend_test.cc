@@ -177,7 +177,7 @@ TEST_CASE("local backend streams an upload through tmp/ and cleans up a dropped 
   TempDir dir;
   auto backend = MustCreate(dir.Sub("repo"));
   {
-    auto writer = backend->NewWriter({ObjectKind::kData, kPackName});
+    auto writer = backend->NewWriter({ObjectKind::kData, kPackName}, 10);
     REQUIRE(writer);
     REQUIRE((*writer)->Write(ToBytes("half a pa")).ok());
     CHECK(Entries(dir.Sub("repo/tmp")).size() == 1);  // on disk, not in memory

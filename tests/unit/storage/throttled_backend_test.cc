@@ -65,7 +65,7 @@ TEST_CASE("a throttled backend forwards every call and its answer", "[unit][stor
   CHECK(backend.Save(Data('a'), AsBytes("pack")).code() == ErrorCode::kAlreadyExists);
   CHECK(backend.Load(Data('b')).error().code() == ErrorCode::kNotFound);
 
-  auto writer = backend.NewWriter(Data('b'));
+  auto writer = backend.NewWriter(Data('b'), 8);
   REQUIRE(writer);
   REQUIRE((*writer)->Write(AsBytes("stre")).ok());
   REQUIRE((*writer)->Write(AsBytes("amed")).ok());
@@ -105,7 +105,7 @@ TEST_CASE("a throttled backend paces saves to its rate", "[unit][storage]") {
 
 TEST_CASE("a throttled backend paces each piece of a streamed object", "[unit][storage]") {
   Stack stack;
-  auto writer = stack.throttled->NewWriter(Data('a'));
+  auto writer = stack.throttled->NewWriter(Data('a'), 3 * kMiB);
   REQUIRE(writer);
   Bytes piece(kMiB / 2, 1);
   for (int i = 0; i < 6; ++i) REQUIRE((*writer)->Write(piece).ok());
