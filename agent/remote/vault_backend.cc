@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/storage/http_pool.h"
 #include "core/storage/http_status.h"
 #include "core/storage/vault_name.h"
 
@@ -107,53 +108,51 @@ Result<VaultUrl> ParseVaultUrl(const std::string& url) {
   return out;
 }
 
-class VaultBackend::Connection {
+namespace {
+
+using ConnectionPool = storage::HttpPool<httplib::SSLClient>;
+
+}  // namespace
+
+class VaultBackend::Pool : public ConnectionPool {
  public:
-  Connection(const VaultUrl& url, const VaultOptions& options) : client(url.host, url.port) {
-    if (!options.ca_file.empty()) client.set_ca_cert_path(options.ca_file.c_str());
-    client.enable_server_certificate_verification(true);
-    client.set_keep_alive(true);
-    client.set_tcp_nodelay(true);  // no Nagle delay on small requests
-    client.set_bearer_token_auth(options.token.c_str());
-    client.set_connection_timeout(options.timeout_seconds, 0);
-    client.set_read_timeout(options.timeout_seconds, 0);
-    client.set_write_timeout(options.timeout_seconds, 0);
-  }
-  httplib::SSLClient client;
+  using ConnectionPool::ConnectionPool;
 };
 
-// Returns its connection to the pool when it dies, unless the request on it
-// failed at the transport level (the connection is then dropped).
-class VaultBackend::Lease {
+// A pooled connection for one request (storage/http_pool.h), and what its
+// transport failures mean here.
+class VaultBackend::Lease : public ConnectionPool::Lease {
  public:
-  Lease(VaultBackend* owner, std::unique_ptr<Connection> c) : owner_(owner), c_(std::move(c)) {}
-  Lease(Lease&&) = default;
-  ~Lease() {
-    if (!c_ || broken_) return;
-    std::lock_guard lock(owner_->mu_);
-    if (owner_->idle_.size() < owner_->options_.max_connections) owner_->idle_.push_back(std::move(c_));
-  }
-  httplib::SSLClient& operator*() { return c_->client; }
-  httplib::SSLClient* operator->() { return &c_->client; }
+  explicit Lease(ConnectionPool::Lease&& lease) : ConnectionPool::Lease(std::move(lease)) {}
   // The request failed before an answer: kUnavailable, or kAuthFailed for a
-  // certificate that is not trusted.
+  // certificate that is not trusted. The connection is not reused.
   Status Transport(const httplib::Result& res, const std::string& what) {
-    broken_ = true;
+    MarkBroken();
     const httplib::Error err = res.error();
     if (err == httplib::Error::SSLServerVerification)
       return AuthFailedError(what + ": the vault's TLS certificate is not trusted (for a "
                                     "self-signed vault, give its certificate with --cacert)");
     return UnavailableError(what + ": no answer from the vault (" + httplib::to_string(err) + ")");
   }
-
- private:
-  VaultBackend* owner_;
-  std::unique_ptr<Connection> c_;
-  bool broken_ = false;
 };
 
 VaultBackend::VaultBackend(VaultUrl url, VaultOptions options)
-    : url_(std::move(url)), options_(std::move(options)) {}
+    : url_(std::move(url)), options_(std::move(options)) {
+  pool_ = std::make_unique<Pool>(
+      [this] {
+        auto client = std::make_unique<httplib::SSLClient>(url_.host, url_.port);
+        if (!options_.ca_file.empty()) client->set_ca_cert_path(options_.ca_file.c_str());
+        client->enable_server_certificate_verification(true);
+        client->set_keep_alive(true);
+        client->set_tcp_nodelay(true);  // no Nagle delay on small requests
+        client->set_bearer_token_auth(options_.token.c_str());
+        client->set_connection_timeout(options_.timeout_seconds, 0);
+        client->set_read_timeout(options_.timeout_seconds, 0);
+        client->set_write_timeout(options_.timeout_seconds, 0);
+        return client;
+      },
+      options_.max_connections);
+}
 VaultBackend::~VaultBackend() = default;
 
 void VaultBackend::CountSent(uint64_t n) {
@@ -167,16 +166,7 @@ void VaultBackend::CountReceived(uint64_t n) {
 VaultBackend::Lease VaultBackend::Acquire() {
   // Each lease carries one request.
   if (options_.transfer) ++options_.transfer->requests;
-  std::unique_ptr<Connection> c;
-  {
-    std::lock_guard lock(mu_);
-    if (!idle_.empty()) {
-      c = std::move(idle_.back());
-      idle_.pop_back();
-    }
-  }
-  if (!c) c = std::make_unique<Connection>(url_, options_);
-  return Lease(this, std::move(c));
+  return Lease(pool_->Acquire());
 }
 
 std::string VaultBackend::RepoPath() const { return "/v1/repos/" + url_.tenant + "/" + url_.repo; }

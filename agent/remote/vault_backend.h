@@ -21,9 +21,7 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
 
 #include "core/storage/backend.h"
 #include "core/storage/transfer_counter.h"
@@ -80,7 +78,7 @@ class VaultBackend : public storage::Backend {
   std::string Location() const override { return url_.ToString(); }
 
  private:
-  class Connection;
+  class Pool;
   class Lease;
   VaultBackend(VaultUrl url, VaultOptions options);
   // A kept-alive connection for one request, returned to the pool by Lease.
@@ -92,8 +90,7 @@ class VaultBackend : public storage::Backend {
 
   const VaultUrl url_;
   const VaultOptions options_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<Connection>> idle_;
+  std::unique_ptr<Pool> pool_;
 };
 
 }  // namespace coffre::remote
