@@ -23,6 +23,20 @@ echo "== build (RelWithDebInfo, tests on, -Werror)"
 configure_for_tests build RelWithDebInfo
 cmake --build build -j"$jobs"
 
+echo "== a real S3 server for the S3 storage's tests (scripts/rgw.sh, memstore)"
+source scripts/lib/free_ports.sh
+rgw_dir="$root/build/rgw"
+scripts/rgw.sh stop "$rgw_dir" >/dev/null 2>&1 || true
+rm -rf "$rgw_dir"
+read -r s3_port mon_port < <(free_ports 2)
+scripts/rgw.sh start "$rgw_dir" --port "$s3_port" --mon-port "$mon_port" --memstore
+trap 'scripts/rgw.sh stop "$rgw_dir" >/dev/null 2>&1' EXIT
+set -a
+source <(scripts/rgw.sh env "$rgw_dir")
+set +a
+# The conformance suite fails rather than skip S3 when it has no server.
+export COFFRE_REQUIRE_S3=1
+
 echo "== tests: unit, conformance, end-to-end"
 # E2E tests create files under this folder: it must not be tmpfs, whose
 # xattr support is partial.

@@ -2,13 +2,21 @@
 // here (see the contract in core/storage/backend.h). To add a backend, add
 // one line to Implementations(); each TEST_CASE then runs once per
 // implementation through GENERATE. The vault runs it as a real coffre-vault
-// process on loopback, reached by the agent's VaultBackend.
+// process on loopback, reached by the agent's VaultBackend; the S3 storage
+// against the real Ceph RADOS Gateway that scripts/rgw.sh starts, named by
+// COFFRE_S3_ENDPOINT and the other lines of `scripts/rgw.sh env` (scripts/
+// test.sh starts one; without it the S3 cases are left out with a warning,
+// or fail when COFFRE_REQUIRE_S3=1).
 // Every object but the config is named by the SHA-256 of its bytes, as the
 // engine names them, since a vault refuses anything else; the shapes of
 // names a backend lays out on its own (short ones, shared prefixes) are
 // that backend's own tests.
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <optional>
 #include <map>
 #include <memory>
 #include <set>
@@ -25,6 +33,7 @@
 #include "core/storage/local_backend.h"
 #include "core/storage/memory_backend.h"
 #include "core/storage/retry_backend.h"
+#include "core/storage/s3/s3_backend.h"
 #include "core/storage/throttled_backend.h"
 #include "tests/support/random_data.h"
 #include "tests/support/temp_dir.h"
@@ -69,6 +78,37 @@ Subject MakeVault() {
   return Subject{"vault", nullptr, std::shared_ptr<Backend>(std::move(*backend))};
 }
 
+// The S3 server of the environment, if one is named.
+std::optional<s3::S3Options> S3FromEnvironment() {
+  auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value ? value : "");
+  };
+  if (env("COFFRE_S3_ENDPOINT").empty()) return std::nullopt;
+  s3::S3Options options;
+  options.endpoint = env("COFFRE_S3_ENDPOINT");
+  options.region = env("COFFRE_S3_REGION").empty() ? "default" : env("COFFRE_S3_REGION");
+  options.credentials.access_key_id = env("COFFRE_S3_ACCESS_KEY");
+  options.credentials.secret_access_key = env("COFFRE_S3_SECRET_KEY");
+  options.bucket = "conformance";
+  return options;
+}
+
+// A fresh prefix in the conformance bucket of the environment's S3 server.
+Subject MakeS3() {
+  static std::atomic<int> repos{0};
+  s3::S3Options options = S3FromEnvironment().value();
+  static const Status bucket = [&] {
+    Status created = s3::S3Backend::CreateBucket(options);
+    return created.code() == ErrorCode::kAlreadyExists ? Status::Ok() : created;
+  }();
+  if (!bucket.ok()) FAIL("CreateBucket: " << bucket.message());
+  options.prefix = "run-" + std::to_string(::getpid()) + "-" + std::to_string(++repos) + "/";
+  auto backend = s3::S3Backend::Open(options);
+  if (!backend) FAIL("S3Backend::Open: " << backend.error().message());
+  return Subject{"s3", nullptr, std::shared_ptr<Backend>(std::move(*backend))};
+}
+
 RetryOptions FastRetries() {
   RetryOptions options;
   options.base_delay = std::chrono::microseconds(100);
@@ -77,7 +117,7 @@ RetryOptions FastRetries() {
 }
 
 std::vector<Implementation> Implementations() {
-  return {
+  std::vector<Implementation> all = {
       {"local", [] { return MakeLocal("local"); }},
       {"memory",
        [] { return Subject{"memory", nullptr, std::make_shared<MemoryBackend>()}; }},
@@ -102,6 +142,15 @@ std::vector<Implementation> Implementations() {
        }},
       {"vault", [] { return MakeVault(); }},
   };
+  if (S3FromEnvironment()) {
+    all.push_back({"s3", [] { return MakeS3(); }});
+  } else {
+    const char* required = std::getenv("COFFRE_REQUIRE_S3");
+    if (required && std::string(required) == "1")
+      FAIL("COFFRE_REQUIRE_S3=1 but no COFFRE_S3_ENDPOINT: start scripts/rgw.sh");
+    WARN("no COFFRE_S3_ENDPOINT: the S3 storage is not tested here (scripts/rgw.sh starts one)");
+  }
+  return all;
 }
 
 // Picks the implementation of this run of the test case.
@@ -405,7 +454,7 @@ TEST_CASE("a streamed object becomes visible whole, at commit", "[storage][confo
   Bytes whole = first;
   whole.insert(whole.end(), second.begin(), second.end());
   const ObjectName name = Named(ObjectKind::kData, whole);
-  auto writer = backend.NewWriter(name);
+  auto writer = backend.NewWriter(name, whole.size());
   REQUIRE(writer);
   REQUIRE((*writer)->Write(first).ok());
   REQUIRE((*writer)->Write(second).ok());
@@ -422,7 +471,7 @@ TEST_CASE("a writer dropped before commit leaves nothing", "[storage][conformanc
   const Bytes data = RandomBytes(44, 5000);
   const ObjectName name = Named(ObjectKind::kData, data);
   {
-    auto writer = backend.NewWriter(name);
+    auto writer = backend.NewWriter(name, data.size());
     REQUIRE(writer);
     REQUIRE((*writer)->Write(data).ok());
   }
@@ -437,7 +486,7 @@ TEST_CASE("a streamed save of a taken name is refused and keeps the first conten
   Bytes original = RandomBytes(47, 64);
   const ObjectName name = Named(ObjectKind::kData, original);
   REQUIRE(backend.Save(name, original).ok());
-  auto writer = backend.NewWriter(name);
+  auto writer = backend.NewWriter(name, original.size());
   Status status = writer ? Status::Ok() : writer.error();
   if (writer) {
     REQUIRE((*writer)->Write(original).ok());
@@ -447,7 +496,7 @@ TEST_CASE("a streamed save of a taken name is refused and keeps the first conten
   CHECK(*backend.Load(name) == original);
 
   REQUIRE(backend.Save(Config(), ToBytes("first")).ok());
-  auto config_writer = backend.NewWriter(Config());
+  auto config_writer = backend.NewWriter(Config(), 14);
   status = config_writer ? Status::Ok() : config_writer.error();
   if (config_writer) {
     REQUIRE((*config_writer)->Write(ToBytes("another config")).ok());
@@ -459,7 +508,7 @@ TEST_CASE("a streamed save of a taken name is refused and keeps the first conten
 
 TEST_CASE("a streamed save checks the name first", "[storage][conformance]") {
   BACKEND_UNDER_TEST(backend);
-  auto writer = backend.NewWriter({ObjectKind::kData, "../escape"});
+  auto writer = backend.NewWriter({ObjectKind::kData, "../escape"}, 1);
   REQUIRE_FALSE(writer);
   CHECK(writer.error().code() == ErrorCode::kInvalidArgument);
 }

@@ -17,12 +17,8 @@ command -v radosgw >/dev/null || skip "radosgw is not installed (COFFRE_S3_DEPS=
 command -v curl >/dev/null || fail "curl is needed (scripts/install-deps.sh installs it)"
 
 # Four free ports on 127.0.0.1 (S3 and monitor, for two clusters).
-read -r PORT MON_PORT PORT_B MON_PORT_B < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(4)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))')
+source "$E2E_DIR/../../scripts/lib/free_ports.sh"
+read -r PORT MON_PORT PORT_B MON_PORT_B < <(free_ports 4)
 BASE=$(realpath -m "$WORK/rgw")
 BASE_B=$(realpath -m "$WORK/rgw-memstore")
 on_exit '"$RGW" stop "$BASE" >/dev/null 2>&1'
