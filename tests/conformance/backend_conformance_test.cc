@@ -97,16 +97,17 @@ std::optional<s3::S3Options> S3FromEnvironment() {
 // A fresh prefix in the conformance bucket of the environment's S3 server.
 Subject MakeS3() {
   static std::atomic<int> repos{0};
-  s3::S3Options options = S3FromEnvironment().value();
-  static const Status bucket = [&] {
-    Status created = s3::S3Backend::CreateBucket(options);
-    return created.code() == ErrorCode::kAlreadyExists ? Status::Ok() : created;
+  static const Result<std::shared_ptr<s3::S3Bucket>> bucket =
+      []() -> Result<std::shared_ptr<s3::S3Bucket>> {
+    const s3::S3Options options = S3FromEnvironment().value();
+    Status created = s3::S3Bucket::Create(options);
+    if (!created.ok() && created.code() != ErrorCode::kAlreadyExists) return Err(created);
+    return s3::S3Bucket::Open(options);
   }();
-  if (!bucket.ok()) FAIL("CreateBucket: " << bucket.message());
-  options.prefix = "run-" + std::to_string(::getpid()) + "-" + std::to_string(++repos) + "/";
-  auto backend = s3::S3Backend::Open(options);
-  if (!backend) FAIL("S3Backend::Open: " << backend.error().message());
-  return Subject{"s3", nullptr, std::shared_ptr<Backend>(std::move(*backend))};
+  if (!bucket) FAIL("the conformance bucket: " << bucket.error().message());
+  const std::string prefix =
+      "run-" + std::to_string(::getpid()) + "-" + std::to_string(++repos) + "/";
+  return Subject{"s3", nullptr, std::make_shared<s3::S3Backend>(*bucket, prefix)};
 }
 
 RetryOptions FastRetries() {

@@ -1,9 +1,9 @@
-// S3Backend beyond the shared contract (tests/conformance/): against the
-// real Ceph RADOS Gateway named by COFFRE_S3_ENDPOINT (scripts/rgw.sh), a
-// wrong key, a wrong secret, a missing bucket, a skewed clock and a dead
-// endpoint each give one line naming the cause and never the secret; a
-// listing pages past S3's 1000 keys; keys outside the layout are not
-// objects.
+// S3Bucket and S3Backend beyond the shared contract (tests/conformance/),
+// against the real Ceph RADOS Gateway named by COFFRE_S3_ENDPOINT
+// (scripts/rgw.sh): a wrong key, a wrong secret, a missing bucket, a skewed
+// clock and a dead endpoint each give one line naming the cause and never
+// the secret; a listing pages past S3's 1000 keys; keys outside the layout
+// are not objects; a stream of another length than announced leaves nothing.
 #include "core/storage/s3/s3_backend.h"
 
 #include <unistd.h>
@@ -36,15 +36,19 @@ std::optional<S3Options> Environment() {
   options.credentials.access_key_id = env("COFFRE_S3_ACCESS_KEY");
   options.credentials.secret_access_key = env("COFFRE_S3_SECRET_KEY");
   options.bucket = "s3-backend-test";
-  Status created = S3Backend::CreateBucket(options);
+  Status created = S3Bucket::Create(options);
   if (!created.ok() && created.code() != ErrorCode::kAlreadyExists)
     FAIL("CreateBucket: " << created.message());
-  options.prefix = "pid-" + std::to_string(::getpid()) + "/";
   return options;
 }
 
+// A prefix of this test process's own.
+std::string Prefix(const std::string& test) {
+  return "pid-" + std::to_string(::getpid()) + "/" + test + "/";
+}
+
 std::string OpenError(const S3Options& options, ErrorCode expected) {
-  auto backend = S3Backend::Open(options);
+  auto backend = S3Bucket::Open(options);
   REQUIRE_FALSE(backend);
   CHECK(backend.error().code() == expected);
   const std::string message = backend.error().message();
@@ -56,7 +60,7 @@ std::string OpenError(const S3Options& options, ErrorCode expected) {
 TEST_CASE("S3 refusals name their cause in one line, never the secret", "[unit][storage][s3]") {
   auto options = Environment();
   if (!options) return;
-  REQUIRE(S3Backend::Open(*options));
+  REQUIRE(S3Bucket::Open(*options));
 
   S3Options wrong_secret = *options;
   wrong_secret.credentials.secret_access_key = "not-the-secret-" + options->credentials.access_key_id;
@@ -89,8 +93,8 @@ TEST_CASE("S3 refusals name their cause in one line, never the secret", "[unit][
 TEST_CASE("an S3 listing pages past 1000 keys and skips foreign ones", "[unit][storage][s3]") {
   auto options = Environment();
   if (!options) return;
-  options->prefix += "paging/";
-  auto backend = S3Backend::Open(*options).value();
+  auto bucket = S3Bucket::Open(*options).value();
+  auto backend = std::make_unique<S3Backend>(bucket, Prefix("paging"));
   std::set<std::string> saved;
   for (int i = 0; i < 1100; ++i) {
     const std::string body = "snapshot " + std::to_string(i);
@@ -100,9 +104,8 @@ TEST_CASE("an S3 listing pages past 1000 keys and skips foreign ones", "[unit][s
   }
   // A key another tool left under the prefix ("snapshots/sub/config",
   // written here through a backend one level down) is no object of ours.
-  S3Options below = *options;
-  below.prefix += "snapshots/sub/";
-  REQUIRE(S3Backend::Open(below).value()->Save({ObjectKind::kConfig, "config"}, AsBytes("x")).ok());
+  S3Backend below(bucket, Prefix("paging") + "snapshots/sub/");
+  REQUIRE(below.Save({ObjectKind::kConfig, "config"}, AsBytes("x")).ok());
   std::set<std::string> listed;
   REQUIRE(backend->List(ObjectKind::kSnapshot, [&](const ObjectInfo& info) {
     listed.insert(info.name);
@@ -114,8 +117,7 @@ TEST_CASE("an S3 listing pages past 1000 keys and skips foreign ones", "[unit][s
 TEST_CASE("an S3 stream of another length than announced leaves nothing", "[unit][storage][s3]") {
   auto options = Environment();
   if (!options) return;
-  options->prefix += "length/";
-  auto backend = S3Backend::Open(*options).value();
+  auto backend = S3Backend::Open(*options, Prefix("length")).value();
   const Bytes data(300'000, 7);
   const ObjectName object{ObjectKind::kData, HexEncode(crypto::Sha256(data))};
   {
