@@ -79,7 +79,7 @@ int Init(const std::string& data, const std::vector<std::string>& names) {
   if (!registry) return Fail(registry.error());
   auto config = LoadVaultConfig(data);
   if (!config) return Fail(config.error());
-  auto store = RepoStore::Open(data + "/repos");
+  auto store = RepoStore::Open(*config);
   if (!store) return Fail(store.error());
 
   if (!fs::exists(config->tls_cert)) {
@@ -121,7 +121,9 @@ int TenantQuota(const std::string& data, const std::string& name, const std::str
 int TenantList(const std::string& data) {
   auto registry = OpenRegistry(data);
   if (!registry) return Fail(registry.error());
-  auto store = RepoStore::Open(data + "/repos");
+  auto config = LoadVaultConfig(data);
+  if (!config) return Fail(config.error());
+  auto store = RepoStore::Open(*config);
   if (!store) return Fail(store.error());
   TextTable table;
   table.AddRow({"TENANT", "STORED", "QUOTA", "USED"});
@@ -182,7 +184,7 @@ int Serve(const std::string& data, const std::string& listen) {
   if (!listen.empty()) config->listen = listen;
   auto registry = OpenRegistry(data);
   if (!registry) return Fail(registry.error());
-  auto store = RepoStore::Open(data + "/repos");
+  auto store = RepoStore::Open(*config);
   if (!store) return Fail(store.error());
   auto audit = AuditLog::Open(config->audit_log);
   if (!audit) return Fail(audit.error());
@@ -210,6 +212,7 @@ int Serve(const std::string& data, const std::string& listen) {
     sigwait(&stop_signals, &sig);
     if (sig == SIGTERM || sig == SIGINT) (*server)->Stop();
   });
+  std::cerr << "storage: " << (*store)->Location() << std::endl;
   std::cerr << "listening on https://" << host << ":" << *port << std::endl;
   Status ran = (*server)->Run();
   // Run also returns on a server error: wake the stopper thread to end it.

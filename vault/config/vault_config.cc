@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -40,6 +41,54 @@ Status RequirePath(const std::string& where, const toml::value& v, const std::st
   RETURN_IF_ERROR(RequireString(where, v, &path));
   if (path.empty()) return InvalidArgumentError(where + " must not be empty");
   *out = ResolvePath(data_dir, path);
+  return Status::Ok();
+}
+
+// A path that may be empty (meaning: none).
+Status OptionalPath(const std::string& where, const toml::value& v, const std::string& data_dir,
+                    std::string* out) {
+  RETURN_IF_ERROR(RequireString(where, v, out));
+  if (!out->empty()) *out = ResolvePath(data_dir, *out);
+  return Status::Ok();
+}
+
+// One key of [storage] into `config`; kInvalidArgument naming it otherwise.
+Status ApplyStorageKey(const std::string& file, const std::string& key, const toml::value& v,
+                       VaultConfig* config) {
+  const std::string where = Where(file, v, "storage." + key);
+  StorageConfig& storage = config->storage;
+  if (key == "type") {
+    std::string type;
+    RETURN_IF_ERROR(RequireString(where, v, &type));
+    if (type == "local") {
+      storage.type = StorageConfig::Type::kLocal;
+    } else if (type == "s3") {
+      storage.type = StorageConfig::Type::kS3;
+    } else {
+      return InvalidArgumentError(where + " must be \"local\" or \"s3\"");
+    }
+  } else if (key == "endpoint") {
+    RETURN_IF_ERROR(RequireString(where, v, &storage.endpoint));
+  } else if (key == "region") {
+    RETURN_IF_ERROR(RequireString(where, v, &storage.region));
+  } else if (key == "bucket") {
+    RETURN_IF_ERROR(RequireString(where, v, &storage.bucket));
+  } else if (key == "prefix") {
+    RETURN_IF_ERROR(RequireString(where, v, &storage.prefix));
+  } else if (key == "virtual_hosted") {
+    if (!v.is_boolean()) return InvalidArgumentError(where + " must be true or false");
+    storage.virtual_hosted = v.as_boolean();
+  } else if (key == "ca_file") {
+    RETURN_IF_ERROR(OptionalPath(where, v, config->data_dir, &storage.ca_file));
+  } else if (key == "credentials_file") {
+    RETURN_IF_ERROR(OptionalPath(where, v, config->data_dir, &storage.credentials_file));
+  } else if (key == "access_key") {
+    RETURN_IF_ERROR(RequireString(where, v, &storage.access_key));
+  } else if (key == "secret_key") {
+    RETURN_IF_ERROR(RequireString(where, v, &storage.secret_key));
+  } else {
+    return InvalidArgumentError(where + " is not a known key of [storage] (see docs/vault.md)");
+  }
   return Status::Ok();
 }
 
@@ -79,6 +128,13 @@ Status ApplyKey(const std::string& file, const std::string& key, const toml::val
     config->threads = static_cast<int>(v.as_integer());
   } else if (key == "metrics_token") {
     RETURN_IF_ERROR(RequireString(where, v, &config->metrics_token));
+  } else if (key == "storage") {
+    if (!v.is_table()) return InvalidArgumentError(where + " must be a table: [storage]");
+    std::vector<std::string> keys;
+    for (const auto& [name, value] : v.as_table()) keys.push_back(name);
+    std::sort(keys.begin(), keys.end());
+    for (const std::string& name : keys)
+      RETURN_IF_ERROR(ApplyStorageKey(file, name, v.as_table().at(name), config));
   } else {
     return InvalidArgumentError(where + " is not a known key (see docs/vault.md)");
   }
@@ -140,6 +196,38 @@ Result<VaultConfig> LoadVaultConfig(const std::string& data_dir) {
   } catch (...) {
     return Err(InternalError(file + ": unknown error while reading the configuration"));
   }
+}
+
+Result<std::pair<std::string, std::string>> S3Credentials(const StorageConfig& storage) {
+  if (!storage.access_key.empty() && !storage.secret_key.empty())
+    return std::make_pair(storage.access_key, storage.secret_key);
+  constexpr std::string_view kAccess = "COFFRE_S3_ACCESS_KEY=";
+  constexpr std::string_view kSecret = "COFFRE_S3_SECRET_KEY=";
+  if (!storage.credentials_file.empty()) {
+    std::ifstream in(storage.credentials_file);
+    if (!in) {
+      return Err(InvalidArgumentError("cannot read the S3 credentials file " +
+                                      storage.credentials_file));
+    }
+    std::string access, secret;
+    for (std::string line; std::getline(in, line);) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.rfind(kAccess, 0) == 0) access = line.substr(kAccess.size());
+      if (line.rfind(kSecret, 0) == 0) secret = line.substr(kSecret.size());
+    }
+    if (access.empty() || secret.empty()) {
+      return Err(InvalidArgumentError("the S3 credentials file " + storage.credentials_file +
+                                      " needs a COFFRE_S3_ACCESS_KEY=... and a "
+                                      "COFFRE_S3_SECRET_KEY=... line"));
+    }
+    return std::make_pair(access, secret);
+  }
+  const char* access = std::getenv("COFFRE_S3_ACCESS_KEY");
+  const char* secret = std::getenv("COFFRE_S3_SECRET_KEY");
+  if (access && *access && secret && *secret) return std::make_pair(access, secret);
+  return Err(InvalidArgumentError(
+      "no S3 credentials: set credentials_file (or access_key and secret_key) in [storage] of "
+      "vault.toml, or COFFRE_S3_ACCESS_KEY and COFFRE_S3_SECRET_KEY in the environment"));
 }
 
 Status ParseListen(const std::string& listen, std::string* host, int* port) {
@@ -208,6 +296,29 @@ std::string DefaultVaultToml() {
 # A secret that lets a client outside the loopback interface read /metrics
 # (sent as "Authorization: Bearer ..."). Empty: loopback clients only.
 #metrics_token = ""
+
+# Where the repositories are stored. "local": folders under repos/ in the
+# data folder. "s3": one bucket of an S3 server (Ceph RADOS Gateway, or a
+# provider's S3), which every vault node of a fleet can share.
+[storage]
+#type = "local"
+# For "s3": the server, e.g. "http://127.0.0.1:7480" (scripts/rgw.sh), the
+# region it signs for, the bucket (it must exist), and a key prefix under
+# which this vault's repositories live.
+#endpoint = ""
+#region = "default"
+#bucket = ""
+#prefix = ""
+# true: https://BUCKET.HOST/KEY; false: https://HOST/BUCKET/KEY.
+#virtual_hosted = false
+# CA bundle (PEM) to trust for an https endpoint; empty: the system's.
+#ca_file = ""
+# The S3 credentials: a file with the lines COFFRE_S3_ACCESS_KEY=... and
+# COFFRE_S3_SECRET_KEY=... (what `scripts/rgw.sh env` prints), or the keys
+# here, or else those two variables in the vault's environment.
+#credentials_file = ""
+#access_key = ""
+#secret_key = ""
 )";
 }
 

@@ -6,10 +6,30 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "core/base/status.h"
 
 namespace coffre::vault {
+
+// Where the repositories are stored ([storage] in vault.toml).
+struct StorageConfig {
+  enum class Type { kLocal, kS3 };
+  Type type = Type::kLocal;  // kLocal: folders under DATA/repos
+  // kS3: one bucket, shared by every vault node (docs/vault.md, "Storage").
+  std::string endpoint;  // "http://127.0.0.1:7480", "https://s3.example.fr"
+  std::string region = "default";
+  std::string bucket;
+  std::string prefix;  // under which this vault's repositories live
+  bool virtual_hosted = false;
+  std::string ca_file;  // "": the system's CAs
+  // The credentials, first found wins: access_key/secret_key here, then
+  // credentials_file (COFFRE_S3_ACCESS_KEY=... and COFFRE_S3_SECRET_KEY=...
+  // lines), then those two variables of the environment (S3Credentials).
+  std::string access_key;
+  std::string secret_key;
+  std::string credentials_file;
+};
 
 struct VaultConfig {
   std::string data_dir;            // the folder given with --data
@@ -20,6 +40,7 @@ struct VaultConfig {
   uint64_t max_object_bytes = 256ull << 20;
   int threads = 32;                // requests served at once
   std::string metrics_token;       // "" : /metrics only from loopback
+  StorageConfig storage;
 };
 
 // The config of the vault in `data_dir`: defaults, then DATA/vault.toml if it
@@ -30,6 +51,11 @@ Result<VaultConfig> LoadVaultConfig(const std::string& data_dir);
 // The commented vault.toml that `init` writes: every key, its default, and
 // what it does.
 std::string DefaultVaultToml();
+
+// The S3 access key and secret of `storage`, found as StorageConfig says;
+// kInvalidArgument naming where they were looked for if none has both, or
+// naming the credentials file if it cannot be read. Never quotes a secret.
+Result<std::pair<std::string, std::string>> S3Credentials(const StorageConfig& storage);
 
 // "HOST:PORT" -> host and port (0..65535); kInvalidArgument otherwise.
 Status ParseListen(const std::string& listen, std::string* host, int* port);

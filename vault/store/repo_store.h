@@ -1,10 +1,12 @@
-// RepoStore: every tenant's repositories, under DATA/repos/TENANT/REPO, each
-// a storage::LocalBackend (the embedded default storage) handed out as a
-// storage::Backend, so what uses them works over any storage; and the bytes each
-// tenant stores, kept up to date for quotas and metrics. At Open it removes
-// the temporary files of uploads cut by a crash and counts what is stored.
-// Names are validated (ValidateTenantName/ValidateRepoName) before any path
-// is built, so no request can reach outside DATA/repos.
+// RepoStore: every tenant's repositories, in a RepoSpace (folders under
+// DATA/repos, the embedded default, or prefixes of one S3 bucket), handed
+// out as storage::Backends so that what uses them works over any storage;
+// and the bytes each tenant stores, counted at Open and kept up to date for
+// quotas and metrics. Names are validated (ValidateTenantName/
+// ValidateRepoName) before any path or key is built, so no request can
+// reach outside its repository.
+// With S3, usage is counted by this node: nodes sharing a bucket do not yet
+// see each other's uploads until they restart (docs/vault.md, "Storage").
 // Thread-safety: all methods may be called concurrently.
 #pragma once
 
@@ -14,14 +16,21 @@
 #include <string>
 #include <utility>
 
-#include "core/storage/local_backend.h"
+#include "core/storage/backend.h"
+#include "vault/config/vault_config.h"
+#include "vault/store/repo_space.h"
 
 namespace coffre::vault {
 
 class RepoStore {
  public:
-  // Opens (creating if needed) DATA/repos.
+  // The repositories in `space`; counts every tenant's usage.
+  static Result<std::unique_ptr<RepoStore>> Open(std::unique_ptr<RepoSpace> space);
+  // Folders under `repos_dir` (created if needed).
   static Result<std::unique_ptr<RepoStore>> Open(const std::string& repos_dir);
+  // What `config` says: DATA/repos, or its [storage] S3 bucket (opened and
+  // checked: credentials, bucket, clock).
+  static Result<std::unique_ptr<RepoStore>> Open(const VaultConfig& config);
 
   // Creates an empty repository; kAlreadyExists if there is one.
   Status CreateRepo(const std::string& tenant, const std::string& repo);
@@ -37,16 +46,15 @@ class RepoStore {
   Status Reserve(const std::string& tenant, uint64_t bytes, uint64_t quota);
   void Release(const std::string& tenant, uint64_t bytes);
   std::map<std::string, uint64_t> AllUsage() const;
+  // Where the repositories are, for messages.
+  std::string Location() const { return space_->Location(); }
 
  private:
-  explicit RepoStore(std::string root) : root_(std::move(root)) {}
-  std::string RepoPath(const std::string& tenant, const std::string& repo) const;
-  Status ScanUsage();
-  Result<storage::LocalBackend*> FindLocal(const std::string& tenant, const std::string& repo);
+  explicit RepoStore(std::unique_ptr<RepoSpace> space) : space_(std::move(space)) {}
 
-  const std::string root_;
+  const std::unique_ptr<RepoSpace> space_;
   mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, std::unique_ptr<storage::LocalBackend>> open_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<storage::Backend>> open_;
   std::map<std::string, uint64_t> usage_;
 };
 

@@ -1,9 +1,12 @@
 #include "vault/config/vault_config.h"
 
-#include <catch2/catch.hpp>
 #include <cctype>
+#include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <string>
+
+#include <catch2/catch.hpp>
 
 #include "tests/support/temp_dir.h"
 
@@ -22,6 +25,10 @@ void CheckDefaults(const VaultConfig& c, const std::string& data) {
   CHECK(c.max_object_bytes == 256ull << 20);
   CHECK(c.threads == 32);
   CHECK(c.metrics_token.empty());
+  CHECK(c.storage.type == StorageConfig::Type::kLocal);
+  CHECK(c.storage.region == "default");
+  CHECK(c.storage.ca_file.empty());
+  CHECK(c.storage.credentials_file.empty());
 }
 
 // Loads DATA/vault.toml holding `text`, expecting an error that names `key`.
@@ -99,7 +106,8 @@ TEST_CASE("the default vault.toml parses and yields the defaults", "[unit][vault
     uncommented += (is_key ? line.substr(1) : line) + "\n";
   }
   for (const char* key : {"listen", "tls_cert", "tls_key", "audit_log", "max_object_size",
-                          "threads", "metrics_token"}) {
+                          "threads", "metrics_token", "type", "endpoint", "bucket",
+                          "credentials_file", "secret_key"}) {
     INFO(key);
     CHECK(uncommented.find(std::string("\n") + key + " = ") != std::string::npos);
   }
@@ -153,6 +161,70 @@ TEST_CASE("listen addresses parse to host and port", "[unit][vault]") {
     Status s = ParseListen(bad, &host, &port);
     CHECK(s.code() == ErrorCode::kInvalidArgument);
   }
+}
+
+TEST_CASE("vault config reads an S3 [storage] and refuses bad keys in it", "[unit][vault]") {
+  TempDir dir;
+  WriteFile(dir.Sub("vault.toml"),
+            "[storage]\ntype = \"s3\"\nendpoint = \"http://127.0.0.1:7480\"\n"
+            "bucket = \"coffre\"\nprefix = \"fleet\"\nvirtual_hosted = true\n"
+            "credentials_file = \"s3.env\"\n");
+  auto c = LoadVaultConfig(dir.path());
+  REQUIRE(c);
+  CHECK(c->storage.type == StorageConfig::Type::kS3);
+  CHECK(c->storage.endpoint == "http://127.0.0.1:7480");
+  CHECK(c->storage.bucket == "coffre");
+  CHECK(c->storage.prefix == "fleet");
+  CHECK(c->storage.virtual_hosted);
+  CHECK(c->storage.credentials_file == dir.Sub("s3.env"));
+
+  RequireRefused("[storage]\ntype = \"ceph\"\n", "storage.type");
+  RequireRefused("[storage]\nvirtual_hosted = \"yes\"\n", "storage.virtual_hosted");
+  RequireRefused("[storage]\nsecret = \"x\"\n", "storage.secret");
+  RequireRefused("storage = \"s3\"\n", "storage");
+}
+
+TEST_CASE("S3 credentials come from the config, then a file, then the environment",
+          "[unit][vault]") {
+  TempDir dir;
+  StorageConfig storage;
+  storage.access_key = "AKIDCONFIG";
+  storage.secret_key = "secret-config";
+  storage.credentials_file = dir.Sub("s3.env");
+  WriteFile(storage.credentials_file,
+            "COFFRE_S3_ENDPOINT=http://x\nCOFFRE_S3_ACCESS_KEY=AKIDFILE\nCOFFRE_S3_SECRET_KEY=secret-file\n");
+  CHECK(S3Credentials(storage).value() == std::make_pair(std::string("AKIDCONFIG"),
+                                                         std::string("secret-config")));
+  storage.access_key.clear();
+  CHECK(S3Credentials(storage).value() == std::make_pair(std::string("AKIDFILE"),
+                                                         std::string("secret-file")));
+  WriteFile(storage.credentials_file, "COFFRE_S3_ACCESS_KEY=AKIDFILE\n");
+  auto half = S3Credentials(storage);
+  REQUIRE_FALSE(half);
+  CHECK_THAT(half.error().message(), Catch::Contains("COFFRE_S3_SECRET_KEY"));
+  storage.credentials_file = dir.Sub("missing.env");
+  CHECK_THAT(S3Credentials(storage).error().message(), Catch::Contains("missing.env"));
+
+  // The environment as this process had it comes back at the end (a test
+  // run in one process shares it with the S3 tests).
+  storage.credentials_file.clear();
+  const char* saved_access = std::getenv("COFFRE_S3_ACCESS_KEY");
+  const char* saved_secret = std::getenv("COFFRE_S3_SECRET_KEY");
+  const std::optional<std::string> old_access =
+      saved_access ? std::optional<std::string>(saved_access) : std::nullopt;
+  const std::optional<std::string> old_secret =
+      saved_secret ? std::optional<std::string>(saved_secret) : std::nullopt;
+  ::setenv("COFFRE_S3_ACCESS_KEY", "AKIDENV", 1);
+  ::setenv("COFFRE_S3_SECRET_KEY", "secret-env", 1);
+  auto from_env = S3Credentials(storage);
+  ::unsetenv("COFFRE_S3_ACCESS_KEY");
+  ::unsetenv("COFFRE_S3_SECRET_KEY");
+  auto none = S3Credentials(storage);
+  if (old_access) ::setenv("COFFRE_S3_ACCESS_KEY", old_access->c_str(), 1);
+  if (old_secret) ::setenv("COFFRE_S3_SECRET_KEY", old_secret->c_str(), 1);
+  CHECK(from_env.value() == std::make_pair(std::string("AKIDENV"), std::string("secret-env")));
+  REQUIRE_FALSE(none);
+  CHECK_THAT(none.error().message(), Catch::Contains("no S3 credentials"));
 }
 
 }  // namespace

@@ -1,0 +1,44 @@
+// RepoSpace: where a vault's repositories live, as storage::Backends: the
+// folders under DATA/repos (LocalRepoSpace, the embedded default) or the
+// prefixes of one S3 bucket that every vault node shares (S3RepoSpace).
+// The RepoStore above it keeps usage and quotas and knows neither.
+// Thread-safety: every method may be called from many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/base/status.h"
+#include "core/storage/backend.h"
+#include "core/storage/s3/s3_bucket.h"
+
+namespace coffre::vault {
+
+class RepoSpace {
+ public:
+  virtual ~RepoSpace() = default;
+  // Creates an empty repository; kAlreadyExists if there is one. Names are
+  // checked by the caller (ValidateTenantName/ValidateRepoName).
+  virtual Status Create(const std::string& tenant, const std::string& repo) = 0;
+  // The repository's storage; kNotFound if there is none.
+  virtual Result<std::unique_ptr<storage::Backend>> Open(const std::string& tenant,
+                                                         const std::string& repo) = 0;
+  // Calls `fn` once per stored object with its tenant and size (what
+  // usage is counted from), after removing what crashed uploads left.
+  virtual Status Scan(const std::function<void(const std::string& tenant, uint64_t bytes)>& fn) = 0;
+  // "/srv/vault/repos", "http://127.0.0.1:7480/coffre/vault/", for messages.
+  virtual std::string Location() const = 0;
+};
+
+// DATA/repos/TENANT/REPO, each a storage::LocalBackend.
+Result<std::unique_ptr<RepoSpace>> OpenLocalRepoSpace(const std::string& repos_dir);
+
+// PREFIX + "repos/TENANT/REPO/" in `bucket`, each an S3Backend; a
+// repository exists once its marker PREFIX + "repos/TENANT/REPO/repository"
+// does (written by Create, create-only).
+std::unique_ptr<RepoSpace> NewS3RepoSpace(std::shared_ptr<storage::s3::S3Bucket> bucket,
+                                          std::string prefix);
+
+}  // namespace coffre::vault
