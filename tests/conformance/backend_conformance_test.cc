@@ -36,6 +36,7 @@
 #include "core/storage/s3/s3_backend.h"
 #include "core/storage/throttled_backend.h"
 #include "tests/support/random_data.h"
+#include "tests/support/run_together.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/vault_process.h"
 
@@ -282,16 +283,7 @@ TEST_CASE("racing saves of one name leave exactly one winner",
     auto bytes_of = [&](int t) { return config ? ToBytes("writer " + std::to_string(t)) : pack; };
     if (config && round > 0) REQUIRE(backend.Remove(object).ok());
     std::vector<Status> results(kThreads);
-    std::atomic<int> ready{0};
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kThreads; ++t) {
-      threads.emplace_back([&, t] {
-        ++ready;
-        while (ready.load() < kThreads) std::this_thread::yield();
-        results[t] = backend.Save(object, bytes_of(t));
-      });
-    }
-    for (std::thread& thread : threads) thread.join();
+    testing::RunTogether(kThreads, [&](int t) { results[t] = backend.Save(object, bytes_of(t)); });
     int winner = -1;
     for (int t = 0; t < kThreads; ++t) {
       if (results[t].ok()) {

@@ -4,14 +4,13 @@
 // its bytes back.
 #include "vault/store/object_service.h"
 
-#include <atomic>
-#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "core/crypto/hash.h"
 #include "tests/support/random_data.h"
+#include "tests/support/run_together.h"
 #include "tests/support/temp_dir.h"
 
 namespace coffre::vault {
@@ -144,16 +143,7 @@ TEST_CASE("uploads of one object at once store it once and count it once", "[uni
   const Bytes data = testing::RandomBytes(7, 100'000);
   constexpr int kThreads = 6;
   std::vector<Result<Outcome>> results(kThreads, Err(InternalError("not run")));
-  std::atomic<int> ready{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      ++ready;
-      while (ready.load() < kThreads) std::this_thread::yield();
-      results[t] = f.Put(Pack(data), data);
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
+  testing::RunTogether(kThreads, [&](int t) { results[t] = f.Put(Pack(data), data); });
   int created = 0;
   for (const auto& result : results) {
     REQUIRE(result);
