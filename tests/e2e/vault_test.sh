@@ -1,6 +1,7 @@
 #!/bin/bash
 # End-to-end through a real coffre-vault on 127.0.0.1 (TLS, port 0): the
-# fidelity tree backs up and restores bit for bit; tenants are isolated; a
+# fidelity tree backs up and restores bit for bit; tenants are isolated, and
+# a token limited to one repository reaches no other; a
 # backup token cannot delete or overwrite; wrong and revoked tokens are
 # refused with a clear agent error; a quota stops an upload; a pack whose
 # bytes do not match its id is refused; malformed requests get 4xx and the
@@ -79,6 +80,24 @@ tenant_isolation() {
     fail "another tenant changed acme's data"
 }
 section "tenant isolation" tenant_isolation
+
+repo_token() {
+  vault token add --tenant acme --repo laptop --role backup >"$WORK/laptop-backup"
+  vault token list >"$OUT"
+  grep -q "laptop" "$OUT" || fail "token list does not show the token's repository: $(cat "$OUT")"
+  local laptop=$BASE/acme/laptop
+  sleep 1.2  # the server re-reads tenants.json at most once a second
+  expect_exit 0 as laptop-backup init --repo "$laptop"
+  expect_exit 0 as laptop-backup backup --repo "$laptop" "$SRC"
+  # The tenant's other repositories are out of its reach, as another
+  # tenant's are: same refusal, nothing created.
+  expect_exit 5 as laptop-backup snapshots --repo "$URL"
+  assert_stderr_has "not valid for that path"
+  expect_status 403 laptop-backup "$BASE/v1/repos/acme/main/snapshots/"
+  expect_status 403 laptop-backup -X POST -d '' "$BASE/v1/repos/acme/desktop"
+  [[ ! -e $DATA/repos/acme/desktop ]] || fail "a repository token created another repository"
+}
+section "a token limited to one repository reaches only it" repo_token
 
 append_only() {
   local snap

@@ -10,8 +10,10 @@ Result<Principal> Authenticate(const Registry& registry, std::string_view author
   return registry.Authenticate(authorization);
 }
 
-Status CheckAccess(const Principal& who, const std::string& tenant, Need need) {
-  if (who.tenant != tenant) return PermissionDeniedError("this token is not valid for that path");
+Status CheckAccess(const Principal& who, const std::string& tenant, const std::string& repo,
+                   Need need) {
+  if (who.tenant != tenant || (!who.repo.empty() && who.repo != repo))
+    return PermissionDeniedError("this token is not valid for that path");
   switch (need) {
     case Need::kRead:
       return Status::Ok();

@@ -23,9 +23,11 @@ enum class Need { kRead, kCreate, kDelete, kDeleteLock };
 // unknown, revoked), the same for each.
 Result<Principal> Authenticate(const Registry& registry, std::string_view authorization);
 
-// OK if `who` may do `need` in `tenant`. kPermissionDenied otherwise, with a
-// message that says nothing about the other tenant (not even whether it or
-// the repository exists).
-Status CheckAccess(const Principal& who, const std::string& tenant, Need need);
+// OK if `who` may do `need` in repository `repo` of `tenant`: its tenant,
+// its one repository if it is limited to one, and its role. kPermissionDenied
+// otherwise, with a message that says nothing about the other tenant or
+// repository (not even whether it exists).
+Status CheckAccess(const Principal& who, const std::string& tenant, const std::string& repo,
+                   Need need);
 
 }  // namespace coffre::vault

@@ -84,12 +84,13 @@ struct VaultServer::Impl {
   // response is filled (401 or 403) and nullopt returned.
   // A refused write or delete (`action` set) is recorded in the audit log
   // too, under the tenant of the path.
-  std::optional<Principal> Authorize(const Request& req, Response& res,
-                                     const std::string& tenant, Need need,
+  // The tenant and repository are those of the path.
+  std::optional<Principal> Authorize(const Request& req, Response& res, Need need,
                                      const char* action = nullptr) {
     (void)registry->Refresh();  // a failed re-read keeps the tokens known
+    const std::string tenant = req.matches[1];
     auto who = Authenticate(*registry, req.get_header_value("Authorization"));
-    Status allowed = who ? CheckAccess(*who, tenant, need) : who.error();
+    Status allowed = who ? CheckAccess(*who, tenant, req.matches[2], need) : who.error();
     if (allowed.ok()) return *who;
     if (!who) {
       res.set_header("WWW-Authenticate", "Bearer");
@@ -143,7 +144,7 @@ struct VaultServer::Impl {
   };
   std::optional<Target> Resolve(const Request& req, Response& res, Need need,
                                 const char* action = nullptr) {
-    auto who = Authorize(req, res, req.matches[1], need, action);
+    auto who = Authorize(req, res, need, action);
     if (!who) return std::nullopt;
     storage::Backend* backend = RepoOf(req, res);
     if (!backend) return std::nullopt;
@@ -192,7 +193,7 @@ void VaultServer::Impl::Routes() {
 }
 
 void VaultServer::Impl::CreateRepo(const Request& req, Response& res) {
-  auto who = Authorize(req, res, req.matches[1], Need::kCreate, "create_repo");
+  auto who = Authorize(req, res, Need::kCreate, "create_repo");
   if (!who) return;
   const std::string repo = req.matches[2];
   Status s = store->CreateRepo(who->tenant, repo);
@@ -205,7 +206,7 @@ void VaultServer::Impl::CreateRepo(const Request& req, Response& res) {
 }
 
 void VaultServer::Impl::HeadRepo(const Request& req, Response& res) {
-  if (!Authorize(req, res, req.matches[1], Need::kRead)) return;
+  if (!Authorize(req, res, Need::kRead)) return;
   if (!RepoOf(req, res)) return;
   res.set_content("{}\n", "application/json");
 }

@@ -43,7 +43,10 @@ int main(int argc, char** argv) {
   auto* token_add = tokens->add_subcommand("add", "create a token; prints it alone on stdout");
   token_add->add_option("--tenant", tenant, "its tenant")->required();
   token_add->add_option("--role", role, "backup, restore or admin")->required();
-  token_add->callback([&] { run = [&] { return TokenAdd(data, tenant, role); }; });
+  std::string token_repo;
+  token_add->add_option("--repo", token_repo,
+                        "limit it to this one repository of the tenant (default: all of them)");
+  token_add->callback([&] { run = [&] { return TokenAdd(data, tenant, role, token_repo); }; });
   auto* token_revoke = tokens->add_subcommand("revoke", "revoke a token for good");
   token_revoke->add_option("id", id, "token id (the 16 hex digits after cvt_)")->required();
   token_revoke->callback([&] { run = [&] { return TokenRevoke(data, id); }; });

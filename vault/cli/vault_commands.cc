@@ -138,12 +138,13 @@ int TenantList(const std::string& data) {
   return 0;
 }
 
-int TokenAdd(const std::string& data, const std::string& tenant, const std::string& role) {
+int TokenAdd(const std::string& data, const std::string& tenant, const std::string& role,
+             const std::string& repo) {
   auto parsed = ParseRole(role);
   if (!parsed) return Fail(parsed.error());
   auto registry = OpenRegistry(data);
   if (!registry) return Fail(registry.error());
-  auto token = (*registry)->AddToken(tenant, *parsed);
+  auto token = (*registry)->AddToken(tenant, *parsed, repo);
   if (!token) return Fail(token.error());
   std::cout << *token << std::endl;
   return 0;
@@ -160,9 +161,11 @@ int TokenList(const std::string& data) {
   auto registry = OpenRegistry(data);
   if (!registry) return Fail(registry.error());
   TextTable table;
-  table.AddRow({"ID", "TENANT", "ROLE", "STATE"});
-  for (const TokenInfo& t : (*registry)->Tokens())
-    table.AddRow({t.id, t.tenant, RoleName(t.role), t.revoked ? "revoked" : "active"});
+  table.AddRow({"ID", "TENANT", "REPO", "ROLE", "STATE"});
+  for (const TokenInfo& t : (*registry)->Tokens()) {
+    table.AddRow({t.id, t.tenant, t.repo.empty() ? "*" : t.repo, RoleName(t.role),
+                  t.revoked ? "revoked" : "active"});
+  }
   std::cout << table.Render();
   return 0;
 }

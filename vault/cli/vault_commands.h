@@ -16,7 +16,9 @@ int TenantAdd(const std::string& data, const std::string& name, const std::strin
 int TenantQuota(const std::string& data, const std::string& name, const std::string& quota);
 int TenantList(const std::string& data);
 // Prints the new token alone on stdout.
-int TokenAdd(const std::string& data, const std::string& tenant, const std::string& role);
+// `repo` "": the token reaches every repository of the tenant.
+int TokenAdd(const std::string& data, const std::string& tenant, const std::string& role,
+             const std::string& repo);
 int TokenRevoke(const std::string& data, const std::string& id);
 int TokenList(const std::string& data);
 // Prints the server certificate (PEM) on stdout, for agents' --cacert.

@@ -17,7 +17,10 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kFormatVersion = 1;
+// Version 2 adds a token's optional "repo"; a file without one is written
+// as version 1, which older builds read.
+constexpr int kFormatVersion = 2;
+constexpr int kOldestVersion = 1;
 constexpr std::string_view kTokenPrefix = "cvt_";
 constexpr size_t kIdHexLen = 16;      // 8 random bytes
 constexpr size_t kSecretHexLen = 64;  // 32 random bytes
@@ -98,15 +101,21 @@ std::string Encode(const std::map<std::string, Tenant>& tenants,
         {{"name", t.name}, {"quota_bytes", t.quota_bytes}, {"created_ns", t.created_ns}});
   }
   json token_list = json::array();
+  int version = kOldestVersion;
   for (const auto& [id, t] : tokens) {
-    token_list.push_back({{"id", t.info.id},
-                          {"tenant", t.info.tenant},
-                          {"role", RoleName(t.info.role)},
-                          {"created_ns", t.info.created_ns},
-                          {"revoked", t.info.revoked},
-                          {"secret_sha256", HexEncode(t.secret_hash)}});
+    json entry = {{"id", t.info.id},
+                  {"tenant", t.info.tenant},
+                  {"role", RoleName(t.info.role)},
+                  {"created_ns", t.info.created_ns},
+                  {"revoked", t.info.revoked},
+                  {"secret_sha256", HexEncode(t.secret_hash)}};
+    if (!t.info.repo.empty()) {
+      entry["repo"] = t.info.repo;
+      version = kFormatVersion;
+    }
+    token_list.push_back(std::move(entry));
   }
-  json doc = {{"version", kFormatVersion}, {"tenants", tenant_list}, {"tokens", token_list}};
+  json doc = {{"version", version}, {"tenants", tenant_list}, {"tokens", token_list}};
   return doc.dump(2) + "\n";
 }
 
@@ -121,9 +130,10 @@ Status Decode(const std::string& text, const std::string& path,
   }
   try {
     const json& version = doc.at("version");
-    if (!version.is_number_integer() || version.get<int64_t>() != kFormatVersion) {
+    if (!version.is_number_integer() || version.get<int64_t>() < kOldestVersion ||
+        version.get<int64_t>() > kFormatVersion) {
       return UnsupportedVersionError(path + ": registry version " + version.dump() +
-                                     " is not supported (this build reads version 1)");
+                                     " is not supported (this build reads versions 1 and 2)");
     }
     for (const json& j : doc.at("tenants")) {
       Tenant t{j.at("name").get<std::string>(), j.at("quota_bytes").get<uint64_t>(),
@@ -140,6 +150,9 @@ Status Decode(const std::string& text, const std::string& path,
       auto role = ParseRole(j.at("role").get<std::string>());
       t.info.created_ns = j.at("created_ns").get<int64_t>();
       t.info.revoked = j.at("revoked").get<bool>();
+      if (j.contains("repo")) t.info.repo = j.at("repo").get<std::string>();
+      if (j.contains("repo") && !ValidateRepoName(t.info.repo).ok())
+        return CorruptionError(path + ": bad repository name in token '" + t.info.id + "'");
       std::string hash_hex = j.at("secret_sha256").get<std::string>();
       if (!role || t.info.id.size() != kIdHexLen || !IsLowerHex(t.info.id) ||
           hash_hex.size() != 2 * t.secret_hash.size() || !IsLowerHex(hash_hex) ||
@@ -261,7 +274,9 @@ std::vector<Tenant> Registry::Tenants() const {
   return out;
 }
 
-Result<std::string> Registry::AddToken(const std::string& tenant, Role role) {
+Result<std::string> Registry::AddToken(const std::string& tenant, Role role,
+                                       const std::string& repo) {
+  if (!repo.empty()) RETURN_IF_ERROR(ValidateRepoName(repo));
   const std::string secret = HexEncode(crypto::RandomBytes(kSecretHexLen / 2));
   std::string id;
   Status s = Modify([&](State& state) -> Status {
@@ -270,7 +285,7 @@ Result<std::string> Registry::AddToken(const std::string& tenant, Role role) {
       id = HexEncode(crypto::RandomBytes(kIdHexLen / 2));
     } while (state.tokens.count(id) != 0);
     StoredToken t;
-    t.info = TokenInfo{id, tenant, role, WallNs(), false};
+    t.info = TokenInfo{id, tenant, role, repo, WallNs(), false};
     t.secret_hash = SecretHash(secret);
     state.tokens[id] = t;
     return Status::Ok();
@@ -321,7 +336,7 @@ Result<Principal> Registry::Authenticate(std::string_view token) const {
   if (!crypto::ConstantTimeEqual(presented, stored.secret_hash) || stored.info.revoked) {
     return fail();
   }
-  return Principal{stored.info.tenant, stored.info.role, stored.info.id};
+  return Principal{stored.info.tenant, stored.info.role, stored.info.id, stored.info.repo};
 }
 
 }  // namespace coffre::vault

@@ -5,6 +5,9 @@
 // authenticating; it re-reads the file when it changed, so a token added or
 // revoked by `coffre-vault token ...` takes effect without a restart.
 //
+// The file is "version": 1, or 2 once a token is limited to one
+// repository (its "repo" field): a build that reads only version 1 then
+// refuses the file rather than grant such a token all of its tenant.
 // A token is "cvt_" + 16 hex digits (its id) + "_" + 64 hex digits (its
 // secret, 32 random bytes). Only the SHA-256 of the secret is stored, and it
 // is compared in constant time.
@@ -47,6 +50,7 @@ struct TokenInfo {
   std::string id;
   std::string tenant;
   Role role = Role::kRestore;
+  std::string repo;  // the one repository it may reach; "": all of the tenant's
   int64_t created_ns = 0;
   bool revoked = false;
 };
@@ -56,6 +60,7 @@ struct Principal {
   std::string tenant;
   Role role = Role::kRestore;
   std::string token_id;
+  std::string repo;  // "": every repository of the tenant
 };
 
 class Registry {
@@ -73,9 +78,11 @@ class Registry {
   Result<Tenant> FindTenant(const std::string& name) const;
   std::vector<Tenant> Tenants() const;  // sorted by name
 
-  // Creates a token for an existing tenant (kNotFound otherwise) and returns
-  // it whole: the only time the secret is ever shown.
-  Result<std::string> AddToken(const std::string& tenant, Role role);
+  // Creates a token for an existing tenant (kNotFound otherwise), limited
+  // to repository `repo` unless it is empty, and returns it whole: the only
+  // time the secret is ever shown. kInvalidArgument for a bad repo name.
+  Result<std::string> AddToken(const std::string& tenant, Role role,
+                               const std::string& repo = "");
   // Marks the token revoked (kept, so its id stays meaningful in the audit
   // log). kNotFound if no token has that id.
   Status RevokeToken(const std::string& id);

@@ -194,10 +194,10 @@ TEST_CASE("a second registry on the same file sees new and revoked tokens after 
 
 TEST_CASE("registry refuses an unsupported version and a damaged file", "[unit][vault]") {
   TempDir dir;
-  WriteFile(dir.Sub("v2.json"), R"({"version": 2, "tenants": [], "tokens": []})");
-  auto v2 = Registry::Open(dir.Sub("v2.json"));
-  REQUIRE_FALSE(v2);
-  CHECK(v2.error().code() == ErrorCode::kUnsupportedVersion);
+  WriteFile(dir.Sub("v3.json"), R"({"version": 3, "tenants": [], "tokens": []})");
+  auto v3 = Registry::Open(dir.Sub("v3.json"));
+  REQUIRE_FALSE(v3);
+  CHECK(v3.error().code() == ErrorCode::kUnsupportedVersion);
 
   WriteFile(dir.Sub("bad.json"), R"({"version": 1, "tenants": [)");
   CHECK(Registry::Open(dir.Sub("bad.json")).error().code() == ErrorCode::kCorruption);
@@ -209,6 +209,29 @@ TEST_CASE("registry refuses an unsupported version and a damaged file", "[unit][
                 "secret_sha256": ")" +
                 std::string(64, 'a') + R"("}]})");
   CHECK(Registry::Open(dir.Sub("orphan.json")).error().code() == ErrorCode::kCorruption);
+}
+
+TEST_CASE("a token limited to one repository is kept as version 2, others as version 1",
+          "[unit][vault]") {
+  TempDir dir;
+  auto registry = MakeRegistry(dir);
+  REQUIRE(registry->AddTenant("acme", 0).ok());
+  auto all = registry->AddToken("acme", Role::kBackup);
+  REQUIRE(all);
+  // Without a limited token the file stays readable by version-1 builds.
+  CHECK(ReadFile(dir.Sub("tenants.json")).find("\"version\": 1") != std::string::npos);
+  CHECK(registry->AddToken("acme", Role::kBackup, "../x").error().code() ==
+        ErrorCode::kInvalidArgument);
+  auto limited = registry->AddToken("acme", Role::kBackup, "laptop");
+  REQUIRE(limited);
+  const std::string text = ReadFile(dir.Sub("tenants.json"));
+  CHECK(text.find("\"version\": 2") != std::string::npos);
+  CHECK(text.find("\"repo\": \"laptop\"") != std::string::npos);
+
+  auto reopened = Registry::Open(dir.Sub("tenants.json"));
+  REQUIRE(reopened);
+  CHECK((*reopened)->Authenticate(*limited).value().repo == "laptop");
+  CHECK((*reopened)->Authenticate(*all).value().repo.empty());
 }
 
 TEST_CASE("a failed refresh keeps the registry as it was", "[unit][vault]") {

@@ -1,4 +1,5 @@
-// Who may do what: a token stays inside its tenant, a restore token only
+// Who may do what: a token stays inside its tenant (and its one repository
+// if it is limited to one), a restore token only
 // reads, a backup token never deletes, and every bad Authorization header
 // gets the same refusal.
 #include "vault/api/request_auth.h"
@@ -15,23 +16,37 @@ TEST_CASE("CheckAccess keeps a token inside its tenant and role", "[unit][vault]
   const Principal restore{"acme", Role::kRestore, "2"};
   const Principal admin{"acme", Role::kAdmin, "3"};
   for (const Principal& who : {backup, restore, admin}) {
-    CHECK(CheckAccess(who, "acme", Need::kRead).ok());
+    CHECK(CheckAccess(who, "acme", "main", Need::kRead).ok());
     for (Need need : {Need::kRead, Need::kCreate, Need::kDelete, Need::kDeleteLock}) {
-      Status other = CheckAccess(who, "other", need);
+      Status other = CheckAccess(who, "other", "main", need);
       CHECK(other.code() == ErrorCode::kPermissionDenied);
       CHECK(other.message().find("other") == std::string::npos);  // names nothing
     }
   }
-  CHECK(CheckAccess(backup, "acme", Need::kCreate).ok());
-  CHECK(CheckAccess(backup, "acme", Need::kDelete).code() == ErrorCode::kPermissionDenied);
-  CHECK(CheckAccess(restore, "acme", Need::kCreate).code() == ErrorCode::kPermissionDenied);
-  CHECK(CheckAccess(restore, "acme", Need::kDelete).code() == ErrorCode::kPermissionDenied);
-  CHECK(CheckAccess(admin, "acme", Need::kCreate).ok());
-  CHECK(CheckAccess(admin, "acme", Need::kDelete).ok());
+  CHECK(CheckAccess(backup, "acme", "main", Need::kCreate).ok());
+  CHECK(CheckAccess(backup, "acme", "main", Need::kDelete).code() == ErrorCode::kPermissionDenied);
+  CHECK(CheckAccess(restore, "acme", "main", Need::kCreate).code() == ErrorCode::kPermissionDenied);
+  CHECK(CheckAccess(restore, "acme", "main", Need::kDelete).code() == ErrorCode::kPermissionDenied);
+  CHECK(CheckAccess(admin, "acme", "main", Need::kCreate).ok());
+  CHECK(CheckAccess(admin, "acme", "main", Need::kDelete).ok());
   // Locks: a backup deletes its own when it ends; a restore token nothing.
-  CHECK(CheckAccess(backup, "acme", Need::kDeleteLock).ok());
-  CHECK(CheckAccess(admin, "acme", Need::kDeleteLock).ok());
-  CHECK(CheckAccess(restore, "acme", Need::kDeleteLock).code() == ErrorCode::kPermissionDenied);
+  CHECK(CheckAccess(backup, "acme", "main", Need::kDeleteLock).ok());
+  CHECK(CheckAccess(admin, "acme", "main", Need::kDeleteLock).ok());
+  CHECK(CheckAccess(restore, "acme", "main", Need::kDeleteLock).code() == ErrorCode::kPermissionDenied);
+}
+
+TEST_CASE("CheckAccess keeps a repository's token inside that repository", "[unit][vault]") {
+  const Principal limited{"acme", Role::kBackup, "4", "laptop"};
+  for (Need need : {Need::kRead, Need::kCreate, Need::kDeleteLock}) {
+    CHECK(CheckAccess(limited, "acme", "laptop", need).ok());
+    Status other = CheckAccess(limited, "acme", "server", need);
+    CHECK(other.code() == ErrorCode::kPermissionDenied);
+    CHECK(other.message().find("server") == std::string::npos);
+    CHECK(CheckAccess(limited, "other", "laptop", need).code() == ErrorCode::kPermissionDenied);
+  }
+  // Still its role's rules inside its repository.
+  CHECK(CheckAccess(limited, "acme", "laptop", Need::kDelete).code() ==
+        ErrorCode::kPermissionDenied);
 }
 
 TEST_CASE("Authenticate takes a Bearer token and refuses anything else alike",
