@@ -17,8 +17,14 @@
 #   N agents                          N backups at once, each of its own data
 #                                     into its own repository on the vault;
 #                                     the vault's peak RSS is its VmHWM
-# Targets (issue 3): vault backup and restore at least 80% of local speed;
-# the vault below 300 MiB with 16 agents. Reported, never an exit status.
+#   s3 backup / s3 restore            through a second vault whose storage is
+#                                     an S3 bucket, when COFFRE_S3_ENDPOINT and
+#                                     the other lines of `scripts/rgw.sh env`
+#                                     name a server (a real Ceph RGW)
+# Targets (issues 3 and 11): vault backup and restore at least 80% of local
+# speed; the vault below 300 MiB with 16 agents; a backup through a vault on
+# S3 at least 70% of the speed of the same on local storage. Reported, never
+# an exit status.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -94,6 +100,43 @@ if ! diff -r --no-dereference "$work/restore-local" "$work/restore-vault" >/dev/
 fi
 rm -rf "$work/restore-local" "$work/restore-vault"
 
+s3=0
+if [[ -n ${COFFRE_S3_ENDPOINT:-} ]]; then
+  s3=1
+  echo "== a second vault on S3 ($COFFRE_S3_ENDPOINT)" >&2
+  region=${COFFRE_S3_REGION:-default}
+  bucket=bench-$$
+  # curl signs a bucket's creation (no query, empty body) as S3 wants.
+  code=$(curl -s -o "$work/logs/bucket.log" -w '%{http_code}' -X PUT \
+    --aws-sigv4 "aws:amz:$region:s3" --user "$COFFRE_S3_ACCESS_KEY:$COFFRE_S3_SECRET_KEY" \
+    -H "x-amz-content-sha256: $(sha256sum </dev/null | cut -d' ' -f1)" "$COFFRE_S3_ENDPOINT/$bucket")
+  [[ $code == 200 ]] || { echo "vault.sh: cannot create bucket $bucket: $(cat "$work/logs/bucket.log")" >&2; exit 1; }
+  mkdir -p "$work/s3/logs" "$work/s3-vault"
+  printf 'COFFRE_S3_ACCESS_KEY=%s\nCOFFRE_S3_SECRET_KEY=%s\n' "$COFFRE_S3_ACCESS_KEY" \
+    "$COFFRE_S3_SECRET_KEY" >"$work/s3-vault/s3.env"
+  start_bench_vault "$vault" "$work/s3-vault" "$work/s3" "[storage]
+type = \"s3\"
+endpoint = \"$COFFRE_S3_ENDPOINT\"
+region = \"$region\"
+bucket = \"$bucket\"
+credentials_file = \"s3.env\"
+"
+  s3_remote=("$coffre" --token-file "$work/s3/token" --cacert "$work/s3/ca.pem")
+  "${s3_remote[@]}" -r "$base/bench/one" init >/dev/null
+  measure s3-backup "${s3_remote[@]}" -r "$base/bench/one" backup "$work/data"
+  measure s3-restore "${s3_remote[@]}" -r "$base/bench/one" restore latest --target "$work/restore-s3"
+  if ! diff -r --no-dereference "$work/data" "$work/restore-s3$work/data" >/dev/null; then
+    echo "vault.sh: FAIL: the restore through the S3 vault differs from the data set" >&2
+    failed=1
+  fi
+  rm -rf "$work/restore-s3"
+  kill -TERM "$vault_pid"
+  wait "$vault_pid" 2>/dev/null
+  # The agents' step below runs against the first vault again.
+  vault_pid=${bench_vault_pids[0]}
+  base=$(sed -n 's/^listening on //p' "$work/logs/serve.log")
+fi
+
 echo "== $agents agents at once" >&2
 for i in $(seq 1 "$agents"); do "${remote[@]}" -r "$base/bench/agent$i" init >/dev/null; done
 drop_caches
@@ -115,6 +158,10 @@ ratio() { echo "scale=2; $1 / $2" | bc; }
 verdict() { [[ $(echo "$1 >= $2" | bc) == 1 ]] && echo met || echo "target missed"; }
 backup_speed=$(ratio "${wall[local-backup]:-0}" "${wall[vault-backup]:-1}")
 restore_speed=$(ratio "${wall[local-restore]:-0}" "${wall[vault-restore]:-1}")
+if ((s3)); then
+  s3_backup_speed=$(ratio "${wall[vault-backup]:-0}" "${wall[s3-backup]:-1}")
+  s3_restore_speed=$(ratio "${wall[vault-restore]:-0}" "${wall[s3-restore]:-1}")
+fi
 hwm_mib=$((vault_hwm / 1024))
 {
   echo "# Coffre through a vault on loopback vs a local repository"
@@ -127,7 +174,7 @@ hwm_mib=$((vault_hwm / 1024))
   echo
   echo "| step | wall (s) | peak RSS of coffre (MiB) |"
   echo "|---|---|---|"
-  for s in local-backup vault-backup local-restore vault-restore; do
+  for s in local-backup vault-backup local-restore vault-restore $( ((s3)) && echo s3-backup s3-restore); do
     echo "| $s | ${wall[$s]:--} | $(( ${rss[$s]:-0} / 1024 )) |"
   done
   echo "| $agents agents backing up at once ($agents_mib MiB stored) | $agents_wall | vault peak RSS: $hwm_mib MiB |"
@@ -137,6 +184,10 @@ hwm_mib=$((vault_hwm / 1024))
   echo "| backup through the vault >= 80% of local speed | local/vault time = $backup_speed | $(verdict "$backup_speed" 0.8) |"
   echo "| restore through the vault >= 80% of local speed | local/vault time = $restore_speed | $(verdict "$restore_speed" 0.8) |"
   echo "| the vault below 300 MiB with $agents agents uploading | $hwm_mib MiB | $( ((hwm_mib < 300)) && echo met || echo "target missed") |"
+  if ((s3)); then
+    echo "| backup through a vault on S3 (Ceph RGW) >= 70% of the same vault on local storage | vault-local/vault-S3 time = $s3_backup_speed | $(verdict "$s3_backup_speed" 0.7) |"
+    echo "| restore through a vault on S3, for the record | vault-local/vault-S3 time = $s3_restore_speed | - |"
+  fi
 } | tee "$out"
 echo "vault.sh: report written to $out" >&2
 kill -TERM $vault_pid
