@@ -92,7 +92,7 @@ restore_target() {
 
 tables() {
   expect_exit 0 vault token list
-  head -n 1 "$OUT" | grep -q "^ID  *TENANT  *ROLE  *STATE$" || fail "token list header: $(head -n 2 "$OUT")"
+  head -n 1 "$OUT" | grep -q "^ID  *TENANT  *REPO  *ROLE  *STATE$" || fail "token list header: $(head -n 2 "$OUT")"
   expect_exit 0 vault tenant list
   head -n 1 "$OUT" | grep -q "^TENANT  *STORED  *QUOTA" || fail "tenant list header: $(head -n 2 "$OUT")"
   grep -q "^acme .*10.0 GiB" "$OUT" || fail "tenant list should show the quota as 10.0 GiB: $(cat "$OUT")"
