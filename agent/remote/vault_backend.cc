@@ -55,12 +55,26 @@ std::optional<uint64_t> RangeTotal(const httplib::Response& res) {
 
 }  // namespace
 
-std::string VaultUrl::ToString() const {
+namespace {
+
+std::string NodeUrl(const std::string& host, int port) {
   const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return "https://" + h + ":" + std::to_string(port) + "/" + tenant + "/" + repo;
+  return "https://" + h + ":" + std::to_string(port);
 }
 
-Result<VaultUrl> ParseVaultUrl(const std::string& url) {
+}  // namespace
+
+std::string VaultUrl::ToString() const {
+  const std::string path = "/" + tenant + "/" + repo;
+  if (nodes.size() <= 1) return NodeUrl(host, port) + path;
+  std::string out;
+  for (const Node& node : nodes) out += (out.empty() ? "" : ",") + NodeUrl(node.host, node.port) + path;
+  return out;
+}
+
+namespace {
+
+Result<VaultUrl> ParseOneVaultUrl(const std::string& url) {
   auto bad = [&](const std::string& why) {
     return Err(InvalidArgumentError("'" + url + "' is not a vault URL (" + why +
                                     "; expected https://HOST:PORT/TENANT/REPO)"));
@@ -105,7 +119,31 @@ Result<VaultUrl> ParseVaultUrl(const std::string& url) {
                        storage::ValidateVaultName("repository", out.repo)}) {
     if (!valid.ok()) return bad(valid.message());
   }
+  out.nodes = {{out.host, out.port}};
   return out;
+}
+
+}  // namespace
+
+Result<VaultUrl> ParseVaultUrl(const std::string& url) {
+  VaultUrl out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = url.find(',', start);
+    const std::string one = url.substr(start, comma == std::string::npos ? comma : comma - start);
+    ASSIGN_OR_RETURN(VaultUrl node, ParseOneVaultUrl(one));
+    if (out.nodes.empty()) {
+      out = node;
+    } else if (node.tenant != out.tenant || node.repo != out.repo) {
+      return Err(InvalidArgumentError("'" + url + "': the vault URLs of one repository must all "
+                                      "name the same TENANT/REPO (" + out.tenant + "/" +
+                                      out.repo + ", then " + node.tenant + "/" + node.repo + ")"));
+    } else {
+      out.nodes.push_back(node.nodes.front());
+    }
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
 }
 
 namespace {
@@ -123,35 +161,64 @@ class VaultBackend::Pool : public ConnectionPool {
 // transport failures mean here.
 class VaultBackend::Lease : public ConnectionPool::Lease {
  public:
-  explicit Lease(ConnectionPool::Lease&& lease) : ConnectionPool::Lease(std::move(lease)) {}
+  Lease(ConnectionPool::Lease&& lease, VaultBackend* owner, size_t node)
+      : ConnectionPool::Lease(std::move(lease)), owner_(owner), node_(node) {}
   // The request failed before an answer: kUnavailable, or kAuthFailed for a
-  // certificate that is not trusted. The connection is not reused.
+  // certificate that is not trusted. The connection is not reused, and with
+  // several nodes the next requests go to the next one.
   Status Transport(const httplib::Result& res, const std::string& what) {
     MarkBroken();
     const httplib::Error err = res.error();
     if (err == httplib::Error::SSLServerVerification)
       return AuthFailedError(what + ": the vault's TLS certificate is not trusted (for a "
                                     "self-signed vault, give its certificate with --cacert)");
-    return UnavailableError(what + ": no answer from the vault (" + httplib::to_string(err) + ")");
+    const std::vector<VaultUrl::Node>& nodes = owner_->url_.nodes;
+    std::string next;
+    if (nodes.size() > 1) {
+      const size_t to = (node_ + 1) % nodes.size();
+      size_t expected = node_;  // another request may have moved on already
+      owner_->current_.compare_exchange_strong(expected, to);
+      next = "; going on through " + NodeUrl(nodes[to].host, nodes[to].port);
+    }
+    const std::string from =
+        nodes.size() > 1 ? " " + NodeUrl(nodes[node_].host, nodes[node_].port) : "";
+    return UnavailableError(what + ": no answer from the vault" + from + " (" +
+                            httplib::to_string(err) + ")" + next);
   }
+
+ private:
+  VaultBackend* owner_;
+  size_t node_;
 };
 
+namespace {
+
+// A hand-made VaultUrl names its one node in host and port only.
+VaultUrl WithNodes(VaultUrl url) {
+  if (url.nodes.empty()) url.nodes = {{url.host, url.port}};
+  return url;
+}
+
+}  // namespace
+
 VaultBackend::VaultBackend(VaultUrl url, VaultOptions options)
-    : url_(std::move(url)), options_(std::move(options)) {
-  pool_ = std::make_unique<Pool>(
-      [this] {
-        auto client = std::make_unique<httplib::SSLClient>(url_.host, url_.port);
-        if (!options_.ca_file.empty()) client->set_ca_cert_path(options_.ca_file.c_str());
-        client->enable_server_certificate_verification(true);
-        client->set_keep_alive(true);
-        client->set_tcp_nodelay(true);  // no Nagle delay on small requests
-        client->set_bearer_token_auth(options_.token.c_str());
-        client->set_connection_timeout(options_.timeout_seconds, 0);
-        client->set_read_timeout(options_.timeout_seconds, 0);
-        client->set_write_timeout(options_.timeout_seconds, 0);
-        return client;
-      },
-      options_.max_connections);
+    : url_(WithNodes(std::move(url))), options_(std::move(options)) {
+  for (const VaultUrl::Node& node : url_.nodes) {
+    pools_.push_back(std::make_unique<Pool>(
+        [this, node] {
+          auto client = std::make_unique<httplib::SSLClient>(node.host, node.port);
+          if (!options_.ca_file.empty()) client->set_ca_cert_path(options_.ca_file.c_str());
+          client->enable_server_certificate_verification(true);
+          client->set_keep_alive(true);
+          client->set_tcp_nodelay(true);  // no Nagle delay on small requests
+          client->set_bearer_token_auth(options_.token.c_str());
+          client->set_connection_timeout(options_.timeout_seconds, 0);
+          client->set_read_timeout(options_.timeout_seconds, 0);
+          client->set_write_timeout(options_.timeout_seconds, 0);
+          return client;
+        },
+        options_.max_connections));
+  }
 }
 VaultBackend::~VaultBackend() = default;
 
@@ -166,7 +233,8 @@ void VaultBackend::CountReceived(uint64_t n) {
 VaultBackend::Lease VaultBackend::Acquire() {
   // Each lease carries one request.
   if (options_.transfer) ++options_.transfer->requests;
-  return Lease(pool_->Acquire());
+  const size_t node = current_.load();
+  return Lease(pools_[node]->Acquire(), this, node);
 }
 
 std::string VaultBackend::RepoPath() const { return "/v1/repos/" + url_.tenant + "/" + url_.repo; }
@@ -178,25 +246,39 @@ std::string VaultBackend::ObjectPath(const ObjectName& object) const {
 Result<std::unique_ptr<VaultBackend>> VaultBackend::Open(const VaultUrl& url,
                                                          const VaultOptions& options) {
   std::unique_ptr<VaultBackend> backend(new VaultBackend(url, options));
-  auto lease = backend->Acquire();
-  auto res = lease->Get(backend->RepoPath());
   const std::string what = url.ToString();
-  if (!res) return Err(lease.Transport(res, what));
-  if (res->status == 404) return Err(NotFoundError(what + " is not a coffre repository (the vault has none there)"));
-  if (res->status != 200) return Err(StatusOf(*res, what));
-  return backend;
+  // Each node in turn until one answers: a node that is down at the start
+  // is no reason not to begin.
+  for (size_t tried = 1;; ++tried) {
+    auto lease = backend->Acquire();
+    auto res = lease->Get(backend->RepoPath());
+    if (!res) {
+      Status failed = lease.Transport(res, what);
+      if (failed.code() == ErrorCode::kUnavailable && tried < backend->pools_.size()) continue;
+      return Err(failed);
+    }
+    if (res->status == 404) return Err(NotFoundError(what + " is not a coffre repository (the vault has none there)"));
+    if (res->status != 200) return Err(StatusOf(*res, what));
+    return backend;
+  }
 }
 
 Result<std::unique_ptr<VaultBackend>> VaultBackend::Create(const VaultUrl& url,
                                                            const VaultOptions& options) {
   std::unique_ptr<VaultBackend> backend(new VaultBackend(url, options));
-  auto lease = backend->Acquire();
-  auto res = lease->Post(backend->RepoPath(), std::string(), "text/plain");
   const std::string what = "create " + url.ToString();
-  if (!res) return Err(lease.Transport(res, what));
-  if (res->status == 409) return Err(AlreadyExistsError(url.ToString() + " already exists"));
-  if (res->status != 201) return Err(StatusOf(*res, what));
-  return backend;
+  for (size_t tried = 1;; ++tried) {
+    auto lease = backend->Acquire();
+    auto res = lease->Post(backend->RepoPath(), std::string(), "text/plain");
+    if (!res) {
+      Status failed = lease.Transport(res, what);
+      if (failed.code() == ErrorCode::kUnavailable && tried < backend->pools_.size()) continue;
+      return Err(failed);
+    }
+    if (res->status == 409) return Err(AlreadyExistsError(url.ToString() + " already exists"));
+    if (res->status != 201) return Err(StatusOf(*res, what));
+    return backend;
+  }
 }
 
 Status VaultBackend::Save(const ObjectName& object, ByteView data) {

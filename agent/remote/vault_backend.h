@@ -17,8 +17,15 @@
 // connection breaks after some of the body came resumes with a Range from
 // the first missing byte; an upload starts again (the API has no partial
 // upload), through RetryingBackend.
+// Several nodes (a URL list): requests go to one node; a request that gets
+// no answer from it (refused, reset, timed out) fails with kUnavailable and
+// moves every later request to the next node, so RetryingBackend's retry
+// goes there. A backup whose node dies goes on through the others.
 // Thread-safety: every method may be called from many threads at once.
 #pragma once
+
+#include <atomic>
+#include <vector>
 
 #include <memory>
 #include <string>
@@ -28,17 +35,25 @@
 
 namespace coffre::remote {
 
-// The parts of https://HOST:PORT/TENANT/REPO.
+// The parts of https://HOST:PORT/TENANT/REPO; of several such URLs joined
+// with ',' (vault nodes sharing one store), `host` and `port` are the
+// first's and `nodes` holds every node in order.
 struct VaultUrl {
+  struct Node {
+    std::string host;
+    int port = 443;
+  };
   std::string host;
   int port = 443;
   std::string tenant;
   std::string repo;
+  std::vector<Node> nodes;  // at least the first; empty in a hand-made VaultUrl
   std::string ToString() const;
 };
 
 // kInvalidArgument unless `url` is https://HOST[:PORT]/TENANT/REPO (HOST a
-// name, an IPv4 address or [IPv6]).
+// name, an IPv4 address or [IPv6]), or several of them joined with ',' that
+// all name the same TENANT/REPO.
 Result<VaultUrl> ParseVaultUrl(const std::string& url);
 
 struct VaultOptions {
@@ -90,7 +105,9 @@ class VaultBackend : public storage::Backend {
 
   const VaultUrl url_;
   const VaultOptions options_;
-  std::unique_ptr<Pool> pool_;
+  // One pool per node; requests go to pools_[current_].
+  std::vector<std::unique_ptr<Pool>> pools_;
+  std::atomic<size_t> current_{0};
 };
 
 }  // namespace coffre::remote

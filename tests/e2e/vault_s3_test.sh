@@ -4,6 +4,8 @@
 # COFFRE_S3_* variables). The fidelity tree backs up through one vault node
 # and restores bit for bit through another that shares the bucket; the
 # objects are in the bucket, none under the nodes' data folders; a node
+# killed in the middle of a backup through "URL_A,URL_B" leaves the agent
+# to finish through the other, and the snapshot checks and restores; a node
 # with a wrong secret or a missing bucket refuses to start with one line
 # naming the cause. Prints SKIP without an S3 server (fails with
 # COFFRE_REQUIRE_S3=1).
@@ -95,6 +97,48 @@ compare_trees "$SRC" "$WORK/restored$SRC"
 expect_exit 0 as ca-b.pem check --repo "$URL_B" --read-data
 kill "$VAULT_PID"
 wait "$VAULT_PID" 2>/dev/null || true
+
+step "a node killed in the middle of a backup: the agent goes on through the other"
+# The nodes of one fleet serve one certificate (two self-signed ones with
+# the same subject cannot be trusted side by side): b takes a's.
+cp "$WORK/a/tls/cert.pem" "$WORK/a/tls/key.pem" "$WORK/b/tls/"
+# serve_node NAME: serves node NAME with a log of its own ($WORK/NAME.log);
+# sets NODE_PID and NODE_URL (the repository's URL on it).
+serve_node() {
+  "$COFFRE_VAULT_BIN" --data "$WORK/$1" serve --listen 127.0.0.1:0 2>"$WORK/$1.log" &
+  NODE_PID=$!
+  on_exit "kill -KILL $NODE_PID 2>/dev/null"
+  local deadline=$((SECONDS + 20))
+  until grep -q '^listening on ' "$WORK/$1.log"; do
+    kill -0 "$NODE_PID" 2>/dev/null || fail "node $1 exited: $(cat "$WORK/$1.log")"
+    ((SECONDS < deadline)) || fail "node $1 not ready after 20 s"
+    sleep 0.05
+  done
+  NODE_URL=$(sed -n 's/^listening on //p' "$WORK/$1.log")/acme/main
+}
+serve_node a
+PID_A=$NODE_PID URL_A=$NODE_URL
+serve_node b
+PID_B=$NODE_PID URL_B=$NODE_URL
+random_file "$WORK/source/tree/more.bin" 40
+coffre --token-file "$WORK/token" --cacert "$WORK/ca-a.pem" --limit-upload 8MiB \
+  backup --repo "$URL_A,$URL_B" "$SRC" >"$WORK/failover.out" 2>"$WORK/failover.err" &
+BACKUP=$!
+sleep 2
+kill -KILL "$PID_A"
+rc=0
+wait "$BACKUP" || rc=$?
+((rc == 0)) || fail "the backup did not survive its node: exit $rc: $(tail -n 3 "$WORK/failover.err")"
+# Node a died two seconds into a 5-second upload: b took the rest.
+received=$(curl -s --cacert "$WORK/ca-a.pem" "${URL_B%/acme/main}/metrics" |
+  sed -n 's/^coffre_vault_bytes_received_total \([0-9]*\).*/\1/p')
+((${received:-0} > 10000000)) || fail "node b received ${received:-no} bytes: the backup did not go on through it"
+expect_exit 0 as ca-a.pem check --repo "$URL_B" --read-data
+rm -rf "$WORK/restored"
+expect_exit 0 as ca-a.pem restore latest --repo "$URL_B" --target "$WORK/restored"
+compare_trees "$SRC" "$WORK/restored$SRC"
+kill "$PID_B"
+wait "$PID_B" 2>/dev/null || true
 
 step "a node with a wrong secret or a missing bucket refuses to start, saying why"
 sed -i 's/^COFFRE_S3_SECRET_KEY=.*/COFFRE_S3_SECRET_KEY=wrong-secret/' "$WORK/b/s3.env"
