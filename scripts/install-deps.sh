@@ -15,9 +15,10 @@ if [[ "${COFFRE_BENCH_DEPS:-0}" == 1 ]]; then
   packages+=(restic borgbackup time)
 fi
 # Only for the S3 vault store's tests and benchmarks: a real single-node Ceph
-# RADOS Gateway on 127.0.0.1, started by scripts/rgw.sh (no manager daemon).
+# RADOS Gateway on 127.0.0.1, started by scripts/rgw.sh (no manager daemon),
+# and HAProxy, which tests/e2e/vault_s3_test.sh puts in front of two nodes.
 if [[ "${COFFRE_S3_DEPS:-0}" == 1 ]]; then
-  packages+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime)
+  packages+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime haproxy)
 fi
 
 missing=()

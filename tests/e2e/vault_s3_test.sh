@@ -5,7 +5,8 @@
 # and restores bit for bit through another that shares the bucket; the
 # objects are in the bucket, none under the nodes' data folders; a node
 # killed in the middle of a backup through "URL_A,URL_B" leaves the agent
-# to finish through the other, and the snapshot checks and restores; a node
+# to finish through the other, and the snapshot checks and restores; behind
+# the shipped HAProxy configuration, backups go on after a node dies; a node
 # with a wrong secret or a missing bucket refuses to start with one line
 # naming the cause. Prints SKIP without an S3 server (fails with
 # COFFRE_REQUIRE_S3=1).
@@ -139,6 +140,44 @@ expect_exit 0 as ca-a.pem restore latest --repo "$URL_B" --target "$WORK/restore
 compare_trees "$SRC" "$WORK/restored$SRC"
 kill "$PID_B"
 wait "$PID_B" 2>/dev/null || true
+
+step "behind HAProxy (scripts/haproxy-coffre-vault.cfg): a node dies, backups go on"
+if command -v haproxy >/dev/null; then
+  serve_node a
+  PID_A=$NODE_PID URL_A=$NODE_URL
+  serve_node b
+  PID_B=$NODE_PID URL_B=$NODE_URL
+  source "$E2E_DIR/../../scripts/lib/free_ports.sh"
+  read -r LB_PORT < <(free_ports 1)
+  hostport() { local u=${1#https://}; echo "${u%%/*}"; }
+  sed -e "s/LISTEN/127.0.0.1:$LB_PORT/" -e "s/NODE_A/$(hostport "$URL_A")/" \
+    -e "s/NODE_B/$(hostport "$URL_B")/" \
+    "$E2E_DIR/../../scripts/haproxy-coffre-vault.cfg" >"$WORK/haproxy.cfg"
+  haproxy -c -f "$WORK/haproxy.cfg" >"$WORK/haproxy-check.log" 2>&1 ||
+    fail "haproxy refuses the shipped configuration: $(cat "$WORK/haproxy-check.log")"
+  haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
+  LB_PID=$!
+  on_exit "kill $LB_PID 2>/dev/null"
+  sleep 2.5  # two health checks a second apart mark both nodes up
+  URL_LB=https://127.0.0.1:$LB_PORT/acme/main
+  random_file "$WORK/source/tree/lb1.bin" 4
+  expect_exit 0 as ca-a.pem backup --repo "$URL_LB" "$SRC"
+  kill -KILL "$PID_A"
+  random_file "$WORK/source/tree/lb2.bin" 4
+  expect_exit 0 as ca-a.pem backup --repo "$URL_LB" "$SRC"
+  sleep 2.5  # two failed checks a second apart
+  grep -q "node_a is DOWN" "$WORK/haproxy.log" ||
+    fail "HAProxy's health check did not take node a out: $(cat "$WORK/haproxy.log")"
+  expect_exit 0 as ca-a.pem check --repo "$URL_LB" --read-data
+  rm -rf "$WORK/restored"
+  expect_exit 0 as ca-a.pem restore latest --repo "$URL_LB" --target "$WORK/restored"
+  compare_trees "$SRC" "$WORK/restored$SRC"
+  kill "$LB_PID" "$PID_B" 2>/dev/null
+  wait "$PID_B" 2>/dev/null || true
+else
+  [[ ${COFFRE_REQUIRE_S3:-0} == 1 ]] && fail "haproxy is not installed (COFFRE_S3_DEPS=1 scripts/install-deps.sh)"
+  echo "   haproxy is not installed: skipped (COFFRE_S3_DEPS=1 scripts/install-deps.sh installs it)"
+fi
 
 step "a node with a wrong secret or a missing bucket refuses to start, saying why"
 sed -i 's/^COFFRE_S3_SECRET_KEY=.*/COFFRE_S3_SECRET_KEY=wrong-secret/' "$WORK/b/s3.env"
