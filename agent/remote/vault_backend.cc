@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/storage/http_headers.h"
 #include "core/storage/http_pool.h"
 #include "core/storage/http_status.h"
 #include "core/storage/vault_name.h"
@@ -39,18 +40,6 @@ Status StatusOf(const httplib::Response& res, const std::string& what) {
   ErrorCode code = storage::ErrorCodeForHttp(res.status);
   if (code == ErrorCode::kPermissionDenied) code = ErrorCode::kAuthFailed;
   return Status(code, what + ": " + Reason(res));
-}
-
-// The whole object's size from a ranged answer's Content-Range
-// ("bytes F-L/SIZE", or "bytes */SIZE" with a 416).
-std::optional<uint64_t> RangeTotal(const httplib::Response& res) {
-  const std::string range = res.get_header_value("Content-Range");
-  const size_t slash = range.rfind('/');
-  if (range.rfind("bytes ", 0) != 0 || slash == std::string::npos) return std::nullopt;
-  uint64_t size = 0;
-  auto [end, ec] = std::from_chars(range.data() + slash + 1, range.data() + range.size(), size);
-  if (ec != std::errc() || end != range.data() + range.size()) return std::nullopt;
-  return size;
 }
 
 }  // namespace
@@ -339,7 +328,7 @@ Result<Bytes> VaultBackend::Load(const ObjectName& object, uint64_t offset, uint
           status = response.status;
           // A range that runs past the end is cut short by the vault, as
           // HTTP says; the whole object's size ends the answer here.
-          const std::optional<uint64_t> size = RangeTotal(response);
+          const std::optional<uint64_t> size = storage::ContentRangeTotal(response.get_header_value("Content-Range"));
           if (status == 206 && length != 0 && size && *size < offset + length) {
             short_range = true;
             refusal = std::to_string(*size);
@@ -368,7 +357,7 @@ Result<Bytes> VaultBackend::Load(const ObjectName& object, uint64_t offset, uint
     }
     if (res->status == 416) {
       // Reading from the very end to the end is reading nothing.
-      const std::optional<uint64_t> size = RangeTotal(*res);
+      const std::optional<uint64_t> size = storage::ContentRangeTotal(res->get_header_value("Content-Range"));
       if (length == 0 && size && *size == from) break;
       return past_end(size ? std::to_string(*size) : "");
     }
@@ -402,12 +391,9 @@ Result<uint64_t> VaultBackend::Stat(const ObjectName& object) {
     if (res->status == 404) return Err(NotFoundError(object.ToString() + " does not exist"));
     return Err(StatusOf(*res, what));
   }
-  uint64_t size = 0;
-  const std::string length = res->get_header_value("Content-Length");
-  auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), size);
-  if (ec != std::errc() || end != length.data() + length.size())
-    return Err(UnavailableError(what + ": the vault sent no size"));
-  return size;
+  const auto size = storage::ParseDecimal(res->get_header_value("Content-Length"));
+  if (!size) return Err(UnavailableError(what + ": the vault sent no size"));
+  return *size;
 }
 
 Status VaultBackend::Remove(const ObjectName& object) {

@@ -104,7 +104,7 @@ class BufferedWriter : public ObjectWriter {
     return Status::Ok();
   }
   Status Commit() override {
-    RETURN_IF_ERROR(CheckStreamedSize(object_, bytes_.size(), size_));
+    RETURN_IF_ERROR(CheckStreamedSize(object_.ToString(), bytes_.size(), size_));
     return backend_.Save(object_, bytes_);
   }
 
@@ -117,9 +117,9 @@ class BufferedWriter : public ObjectWriter {
 
 }  // namespace
 
-Status CheckStreamedSize(const ObjectName& object, uint64_t written, uint64_t size) {
+Status CheckStreamedSize(const std::string& label, uint64_t written, uint64_t size) {
   if (written == size) return Status::Ok();
-  return InvalidArgumentError("save " + object.ToString() + ": " + std::to_string(written) +
+  return InvalidArgumentError("save " + label + ": " + std::to_string(written) +
                               " bytes written of the " + std::to_string(size) + " announced");
 }
 

@@ -116,8 +116,9 @@ class Backend {
 };
 
 // OK if a stream announced as `size` bytes got `written`; kInvalidArgument
-// naming `object` otherwise (what every writer's Commit checks).
-Status CheckStreamedSize(const ObjectName& object, uint64_t written, uint64_t size);
+// naming the object (`label`, "data/3af0…") otherwise: what every writer's
+// Commit checks.
+Status CheckStreamedSize(const std::string& label, uint64_t written, uint64_t size);
 
 // The names of every object of `kind`, sorted: List gathered into a vector,
 // for callers that need the whole set before acting.

@@ -204,7 +204,7 @@ class LocalBackend::Writer : public ObjectWriter {
 
   Status Commit() override {
     if (!fd_.valid()) return InternalError("commit twice");
-    RETURN_IF_ERROR(CheckStreamedSize(object_, written_, size_));
+    RETURN_IF_ERROR(CheckStreamedSize(object_.ToString(), written_, size_));
     Status status = ::fsync(fd_.get()) == 0 ? Status::Ok() : ErrnoStatus(errno, "fsync " + tmp_);
     Status closed = fd_.Close(tmp_);
     if (status.ok()) status = closed;

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/storage/http_headers.h"
 #include "core/storage/http_status.h"
 #include "vault/api/request_auth.h"
 #include "vault/store/object_service.h"
@@ -265,10 +266,10 @@ void VaultServer::Impl::Put(const Request& req, Response& res, const BodyReader&
   auto target = Resolve(req, res, Need::kCreate, "put");
   if (!target) return;
   const std::string& tenant = target->who.tenant;
-  uint64_t size = 0;
-  const std::string length = req.get_header_value("Content-Length");
-  auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), size);
-  if (length.empty() || ec != std::errc() || end != length.data() + length.size()) {
+  const std::optional<uint64_t> length =
+      storage::ParseDecimal(req.get_header_value("Content-Length"));
+  const uint64_t size = length.value_or(0);
+  if (!length) {
     Fail(res, 411, "Content-Length is required", "bad_request");
   } else if (size > config.max_object_bytes) {
     Fail(res, 413, "object larger than " + std::to_string(config.max_object_bytes) + " bytes",

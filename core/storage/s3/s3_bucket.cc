@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/storage/http_headers.h"
 #include "core/storage/http_pool.h"
 
 namespace coffre::storage::s3 {
@@ -54,21 +55,6 @@ std::optional<std::string> XmlElement(std::string_view xml, std::string_view tag
   return out;
 }
 
-std::optional<uint64_t> ParseSize(std::string_view text) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-// The whole object's size from Content-Range ("bytes F-L/SIZE", "bytes */SIZE").
-std::optional<uint64_t> RangeTotal(const httplib::Response& res) {
-  const std::string range = res.get_header_value("Content-Range");
-  const size_t slash = range.rfind('/');
-  if (range.rfind("bytes ", 0) != 0 || slash == std::string::npos) return std::nullopt;
-  return ParseSize(std::string_view(range).substr(slash + 1));
-}
-
 // "https://host:port" split; the port defaults by scheme.
 struct Endpoint {
   bool https = false;
@@ -96,7 +82,7 @@ Result<Endpoint> ParseEndpoint(const std::string& url) {
   const size_t colon = rest.rfind(':');
   out.port = out.https ? 443 : 80;
   if (colon != std::string_view::npos && rest.find(']') == std::string_view::npos) {
-    auto port = ParseSize(rest.substr(colon + 1));
+    auto port = ParseDecimal(rest.substr(colon + 1));
     if (!port || *port == 0 || *port > 65535) return bad("bad port");
     out.port = static_cast<int>(*port);
     rest = rest.substr(0, colon);
@@ -182,7 +168,7 @@ class S3Bucket::Client {
             target, headers,
             [&](const httplib::Response& response) {
               answer.status = response.status;
-              answer.range_total = RangeTotal(response);
+              answer.range_total = ContentRangeTotal(response.get_header_value("Content-Range"));
               return true;
             },
             [&](const char* data, size_t n) {
@@ -210,7 +196,7 @@ class S3Bucket::Client {
     if (method != "GET") {
       answer.status = res->status;
       answer.body = res->body.substr(0, 4096);
-      answer.range_total = RangeTotal(*res);
+      answer.range_total = ContentRangeTotal(res->get_header_value("Content-Range"));
     }
     answer.headers = res->headers;
     return answer;
@@ -294,7 +280,7 @@ class S3Bucket::Writer : public ObjectWriter {
 
   Status Write(ByteView data) override {
     if (committed_) return InternalError("write after commit");
-    if (data.size() > size_ - written_) return SizeMismatch(written_ + data.size());
+    if (data.size() > size_ - written_) return CheckStreamedSize(label_, written_ + data.size(), size_);
     written_ += data.size();
     if (written_ == size_ && !data.empty()) {  // keep the object's last byte for Commit
       held_ = data.back();
@@ -313,7 +299,7 @@ class S3Bucket::Writer : public ObjectWriter {
 
   Status Commit() override {
     if (committed_) return InternalError("commit twice");
-    if (written_ != size_) return SizeMismatch(written_);
+    RETURN_IF_ERROR(CheckStreamedSize(label_, written_, size_));
     committed_ = true;
     if (!request_.joinable()) {  // nothing or one byte: one plain PUT
       Bytes whole;
@@ -334,11 +320,6 @@ class S3Bucket::Writer : public ObjectWriter {
   }
 
  private:
-  Status SizeMismatch(uint64_t written) const {
-    return InvalidArgumentError("save " + label_ + ": " + std::to_string(written) +
-                                " bytes written of the " + std::to_string(size_) + " announced");
-  }
-
   void Run() {
     Client& client = *owner_.client_;
     Client::Send send;
@@ -500,7 +481,7 @@ Result<uint64_t> S3Bucket::Head(const std::string& key, const std::string& label
   if (answer.status == 404) return Err(NotFoundError(label + " does not exist"));
   if (answer.status != 200) return Err(client_->ErrorOf(answer, what));
   auto it = answer.headers.find("Content-Length");
-  auto size = it == answer.headers.end() ? std::nullopt : ParseSize(it->second);
+  auto size = it == answer.headers.end() ? std::nullopt : ParseDecimal(it->second);
   if (!size) return Err(UnavailableError(what + ": S3 sent no size"));
   return *size;
 }
@@ -530,7 +511,7 @@ Status S3Bucket::List(const std::string& prefix,
     size_t at = 0;
     while (auto contents = XmlElement(body, "Contents", &at)) {
       const std::string key = XmlElement(*contents, "Key").value_or("");
-      auto size = ParseSize(XmlElement(*contents, "Size").value_or(""));
+      auto size = ParseDecimal(XmlElement(*contents, "Size").value_or(""));
       if (key.rfind(prefix, 0) != 0 || !size)
         return UnavailableError(what + ": S3 sent a malformed listing");
       RETURN_IF_ERROR(fn(key, *size));
