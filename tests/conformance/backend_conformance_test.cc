@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <optional>
 #include <map>
 #include <memory>
@@ -36,6 +35,7 @@
 #include "core/storage/s3/s3_backend.h"
 #include "core/storage/throttled_backend.h"
 #include "tests/support/random_data.h"
+#include "tests/support/s3_server.h"
 #include "tests/support/run_together.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/vault_process.h"
@@ -79,32 +79,11 @@ Subject MakeVault() {
   return Subject{"vault", nullptr, std::shared_ptr<Backend>(std::move(*backend))};
 }
 
-// The S3 server of the environment, if one is named.
-std::optional<s3::S3Options> S3FromEnvironment() {
-  auto env = [](const char* name) {
-    const char* value = std::getenv(name);
-    return std::string(value ? value : "");
-  };
-  if (env("COFFRE_S3_ENDPOINT").empty()) return std::nullopt;
-  s3::S3Options options;
-  options.endpoint = env("COFFRE_S3_ENDPOINT");
-  options.region = env("COFFRE_S3_REGION").empty() ? "default" : env("COFFRE_S3_REGION");
-  options.credentials.access_key_id = env("COFFRE_S3_ACCESS_KEY");
-  options.credentials.secret_access_key = env("COFFRE_S3_SECRET_KEY");
-  options.bucket = "conformance";
-  return options;
-}
-
 // A fresh prefix in the conformance bucket of the environment's S3 server.
 Subject MakeS3() {
   static std::atomic<int> repos{0};
   static const Result<std::shared_ptr<s3::S3Bucket>> bucket =
-      []() -> Result<std::shared_ptr<s3::S3Bucket>> {
-    const s3::S3Options options = S3FromEnvironment().value();
-    Status created = s3::S3Bucket::Create(options);
-    if (!created.ok() && created.code() != ErrorCode::kAlreadyExists) return Err(created);
-    return s3::S3Bucket::Open(options);
-  }();
+      s3::S3Bucket::Open(testing::TestS3Server("conformance").value());
   if (!bucket) FAIL("the conformance bucket: " << bucket.error().message());
   const std::string prefix =
       "run-" + std::to_string(::getpid()) + "-" + std::to_string(++repos) + "/";
@@ -144,14 +123,7 @@ std::vector<Implementation> Implementations() {
        }},
       {"vault", [] { return MakeVault(); }},
   };
-  if (S3FromEnvironment()) {
-    all.push_back({"s3", [] { return MakeS3(); }});
-  } else {
-    const char* required = std::getenv("COFFRE_REQUIRE_S3");
-    if (required && std::string(required) == "1")
-      FAIL("COFFRE_REQUIRE_S3=1 but no COFFRE_S3_ENDPOINT: start scripts/rgw.sh");
-    WARN("no COFFRE_S3_ENDPOINT: the S3 storage is not tested here (scripts/rgw.sh starts one)");
-  }
+  if (testing::TestS3Server("conformance")) all.push_back({"s3", [] { return MakeS3(); }});
   return all;
 }
 

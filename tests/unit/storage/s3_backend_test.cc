@@ -8,7 +8,6 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <optional>
 #include <set>
 #include <string>
@@ -16,31 +15,12 @@
 #include <catch2/catch.hpp>
 
 #include "core/crypto/hash.h"
+#include "tests/support/s3_server.h"
 
 namespace coffre::storage::s3 {
 namespace {
 
-std::optional<S3Options> Environment() {
-  auto env = [](const char* name) {
-    const char* value = std::getenv(name);
-    return std::string(value ? value : "");
-  };
-  if (env("COFFRE_S3_ENDPOINT").empty()) {
-    if (env("COFFRE_REQUIRE_S3") == "1") FAIL("COFFRE_REQUIRE_S3=1 but no COFFRE_S3_ENDPOINT");
-    WARN("no COFFRE_S3_ENDPOINT: skipped (scripts/rgw.sh starts an S3 server)");
-    return std::nullopt;
-  }
-  S3Options options;
-  options.endpoint = env("COFFRE_S3_ENDPOINT");
-  options.region = env("COFFRE_S3_REGION").empty() ? "default" : env("COFFRE_S3_REGION");
-  options.credentials.access_key_id = env("COFFRE_S3_ACCESS_KEY");
-  options.credentials.secret_access_key = env("COFFRE_S3_SECRET_KEY");
-  options.bucket = "s3-backend-test";
-  Status created = S3Bucket::Create(options);
-  if (!created.ok() && created.code() != ErrorCode::kAlreadyExists)
-    FAIL("CreateBucket: " << created.message());
-  return options;
-}
+std::optional<S3Options> Environment() { return testing::TestS3Server("s3-backend-test"); }
 
 // A prefix of this test process's own.
 std::string Prefix(const std::string& test) {
