@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libzstd-dev libarchive-dev libboost-filesystem-dev libcpp-httplib-dev
-  libcli11-dev catch2 libssl-dev libexpected-dev nlohmann-json3-dev libtoml11-dev
+  libcli11-dev catch2 libssl-dev libexpected-dev nlohmann-json3-dev libtoml11-dev libpq-dev
   attr acl xxd curl systemd sqlite3 ccache
   iproute2 util-linux bc  # shaped links (tests/e2e/link_test.sh, bench/link.sh)
 )
@@ -16,9 +16,10 @@ if [[ "${COFFRE_BENCH_DEPS:-0}" == 1 ]]; then
 fi
 # Only for the S3 vault store's tests and benchmarks: a real single-node Ceph
 # RADOS Gateway on 127.0.0.1, started by scripts/rgw.sh (no manager daemon),
-# and HAProxy, which tests/e2e/vault_s3_test.sh puts in front of two nodes.
+# HAProxy, which tests/e2e/vault_s3_test.sh puts in front of two nodes, and
+# PostgreSQL, the state a fleet shares (scripts/postgres.sh starts one).
 if [[ "${COFFRE_S3_DEPS:-0}" == 1 ]]; then
-  packages+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime haproxy)
+  packages+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime haproxy postgresql)
 fi
 
 missing=()

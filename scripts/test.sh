@@ -15,8 +15,9 @@ jobs=$(nproc)
 sanitize=1
 [[ "${1:-}" == "--no-sanitize" ]] && sanitize=0
 
-# restic and borg too: the small benchmark below runs against them; and
-# Ceph, whose RADOS Gateway (scripts/rgw.sh) is the real S3 server the tests use.
+# restic and borg too: the small benchmark below runs against them; Ceph,
+# whose RADOS Gateway (scripts/rgw.sh) is the real S3 server the tests use;
+# and PostgreSQL, the fleet's shared state (scripts/postgres.sh).
 COFFRE_BENCH_DEPS=1 COFFRE_S3_DEPS=1 scripts/install-deps.sh
 
 echo "== build (RelWithDebInfo, tests on, -Werror)"
@@ -36,6 +37,17 @@ source <(scripts/rgw.sh env "$rgw_dir")
 set +a
 # The conformance suite fails rather than skip S3 when it has no server.
 export COFFRE_REQUIRE_S3=1
+
+echo "== a real PostgreSQL for the shared state's tests (scripts/postgres.sh)"
+pg_dir="$root/build/postgres"
+scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1 || true
+rm -rf "$pg_dir"
+read -r pg_port < <(free_ports 1)
+scripts/postgres.sh start "$pg_dir" --port "$pg_port"
+trap 'scripts/rgw.sh stop "$rgw_dir" >/dev/null 2>&1; scripts/postgres.sh stop "$pg_dir" >/dev/null 2>&1' EXIT
+eval "$(scripts/postgres.sh env "$pg_dir")"
+# The fleet's tests fail rather than skip when there is no database.
+export COFFRE_PG_CONNINFO COFFRE_REQUIRE_PG=1
 
 echo "== tests: unit, conformance, end-to-end"
 # E2E tests create files under this folder: it must not be tmpfs, whose

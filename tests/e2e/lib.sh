@@ -212,6 +212,7 @@ list_packs() { find "$1/data" -type f | sort; }
 _VAULT_CLEANUP=0
 start_vault() {
   : "${COFFRE_VAULT_BIN:?COFFRE_VAULT_BIN must name the coffre-vault binary}"
+  rm -f "$WORK/serve.log"  # an earlier vault's ready line must not be read as this one's
   "$COFFRE_VAULT_BIN" --data "$1" serve --listen "${2:-127.0.0.1:0}" 2>"$WORK/serve.log" &
   VAULT_PID=$!
   echo "$VAULT_PID" >"$WORK/vault.pid"
@@ -220,7 +221,7 @@ start_vault() {
     _VAULT_CLEANUP=1
   fi
   local deadline=$((SECONDS + 20))
-  until grep -q '^listening on https://127.0.0.1:' "$WORK/serve.log"; do
+  until grep -q '^listening on https://127.0.0.1:' "$WORK/serve.log" 2>/dev/null; do
     kill -0 "$VAULT_PID" 2>/dev/null || fail "vault exited: $(cat "$WORK/serve.log")"
     ((SECONDS < deadline)) || fail "vault not ready after 20 s: $(cat "$WORK/serve.log")"
     sleep 0.05

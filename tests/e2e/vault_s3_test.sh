@@ -1,64 +1,31 @@
 #!/bin/bash
 # End-to-end: a coffre-vault whose storage is a real S3 server (the Ceph
 # RADOS Gateway that scripts/rgw.sh starts; scripts/test.sh exports its
-# COFFRE_S3_* variables). The fidelity tree backs up through one vault node
-# and restores bit for bit through another that shares the bucket; the
+# COFFRE_S3_* variables), two nodes sharing the bucket and their tenants
+# and tokens (PostgreSQL, scripts/postgres.sh). The fidelity tree backs up
+# through one vault node and restores bit for bit through the other; the
 # objects are in the bucket, none under the nodes' data folders; a node
 # killed in the middle of a backup through "URL_A,URL_B" leaves the agent
 # to finish through the other, and the snapshot checks and restores; behind
 # the shipped HAProxy configuration, backups go on after a node dies; a node
 # with a wrong secret or a missing bucket refuses to start with one line
-# naming the cause. Prints SKIP without an S3 server (fails with
-# COFFRE_REQUIRE_S3=1).
+# naming the cause. Prints SKIP without an S3 server or PostgreSQL (fails
+# with COFFRE_REQUIRE_S3=1 or COFFRE_REQUIRE_PG=1).
 source "$(dirname "$0")/lib.sh"
 
-: "${COFFRE_VAULT_BIN:?COFFRE_VAULT_BIN must name the coffre-vault binary}"
-if [[ -z ${COFFRE_S3_ENDPOINT:-} ]]; then
-  [[ ${COFFRE_REQUIRE_S3:-0} == 1 ]] && fail "COFFRE_REQUIRE_S3=1 but no COFFRE_S3_ENDPOINT"
-  skip "no COFFRE_S3_ENDPOINT (scripts/rgw.sh env gives one)"
-fi
-command -v curl >/dev/null || fail "curl is needed (scripts/install-deps.sh installs it)"
-REGION=${COFFRE_S3_REGION:-default}
+source "$E2E_DIR/fleet_lib.sh"
+require_s3
+require_pg
 BUCKET=vault-e2e-$$
-
-# s3 METHOD PATH [CURL ARGS...]: a SigV4 request to the S3 server; prints
-# the HTTP status, the body in $WORK/s3-body. curl signs the query as it is
-# written: give it sorted and percent-encoded ("/" as %2F).
-s3() {
-  local method=$1 path=$2
-  shift 2
-  curl -s -o "$WORK/s3-body" -w '%{http_code}' -X "$method" \
-    --aws-sigv4 "aws:amz:$REGION:s3" --user "$COFFRE_S3_ACCESS_KEY:$COFFRE_S3_SECRET_KEY" \
-    -H "x-amz-content-sha256: $(sha256sum </dev/null | cut -d' ' -f1)" \
-    "$@" "$COFFRE_S3_ENDPOINT$path"
-}
-# node NAME: a vault data folder whose [storage] is the bucket, with the
-# credentials in a file as `scripts/rgw.sh env` prints them.
-node() {
-  local data=$WORK/$1
-  "$COFFRE_VAULT_BIN" --data "$data" init >/dev/null 2>&1 || fail "init $1"
-  printf 'COFFRE_S3_ACCESS_KEY=%s\nCOFFRE_S3_SECRET_KEY=%s\n' \
-    "$COFFRE_S3_ACCESS_KEY" "$COFFRE_S3_SECRET_KEY" >"$data/s3.env"
-  chmod 600 "$data/s3.env"
-  # The [storage] table init wrote, filled in.
-  sed -i 's/^\[storage\]$/[storage]\ntype = "s3"\nendpoint = "'"${COFFRE_S3_ENDPOINT//\//\\/}"'"\nregion = "'"$REGION"'"\nbucket = "'"$BUCKET"'"\nprefix = "fleet"\ncredentials_file = "s3.env"/' \
-    "$data/vault.toml"
-}
-
-# The last command's stderr must be one line, the vault's error.
-one_vault_error() {
-  [[ $(wc -l <"$ERR") == 1 ]] && grep -q '^coffre-vault: error: ' "$ERR" ||
-    fail "expected one 'coffre-vault: error:' line, got: $(cat "$ERR")"
-}
+pg_schema vault_s3
 
 step "setup: a bucket, two vault nodes on it, one tenant"
 [[ $(s3 PUT "/$BUCKET") == 200 ]] || fail "cannot create bucket $BUCKET: $(cat "$WORK/s3-body")"
-node a
-node b
+s3_node a "$BUCKET" "$PG"
+s3_node b "$BUCKET" "$PG"
+# Made through a, known to b: the state is shared.
 "$COFFRE_VAULT_BIN" --data "$WORK/a" tenant add acme
 "$COFFRE_VAULT_BIN" --data "$WORK/a" token add --tenant acme --role admin >"$WORK/token"
-# Tokens are per node until they live in shared state: b gets a's registry.
-cp "$WORK/a/tenants.json" "$WORK/b/tenants.json"
 "$COFFRE_VAULT_BIN" --data "$WORK/a" cert >"$WORK/ca-a.pem"
 "$COFFRE_VAULT_BIN" --data "$WORK/b" cert >"$WORK/ca-b.pem"
 
@@ -103,24 +70,10 @@ step "a node killed in the middle of a backup: the agent goes on through the oth
 # The nodes of one fleet serve one certificate (two self-signed ones with
 # the same subject cannot be trusted side by side): b takes a's.
 cp "$WORK/a/tls/cert.pem" "$WORK/a/tls/key.pem" "$WORK/b/tls/"
-# serve_node NAME: serves node NAME with a log of its own ($WORK/NAME.log);
-# sets NODE_PID and NODE_URL (the repository's URL on it).
-serve_node() {
-  "$COFFRE_VAULT_BIN" --data "$WORK/$1" serve --listen 127.0.0.1:0 2>"$WORK/$1.log" &
-  NODE_PID=$!
-  on_exit "kill -KILL $NODE_PID 2>/dev/null"
-  local deadline=$((SECONDS + 20))
-  until grep -q '^listening on ' "$WORK/$1.log"; do
-    kill -0 "$NODE_PID" 2>/dev/null || fail "node $1 exited: $(cat "$WORK/$1.log")"
-    ((SECONDS < deadline)) || fail "node $1 not ready after 20 s"
-    sleep 0.05
-  done
-  NODE_URL=$(sed -n 's/^listening on //p' "$WORK/$1.log")/acme/main
-}
 serve_node a
-PID_A=$NODE_PID URL_A=$NODE_URL
+PID_A=$NODE_PID URL_A=$NODE_BASE/acme/main
 serve_node b
-PID_B=$NODE_PID URL_B=$NODE_URL
+PID_B=$NODE_PID URL_B=$NODE_BASE/acme/main
 random_file "$WORK/source/tree/more.bin" 40
 coffre --token-file "$WORK/token" --cacert "$WORK/ca-a.pem" --limit-upload 8MiB \
   backup --repo "$URL_A,$URL_B" "$SRC" >"$WORK/failover.out" 2>"$WORK/failover.err" &
@@ -144,9 +97,9 @@ wait "$PID_B" 2>/dev/null || true
 step "behind HAProxy (scripts/haproxy-coffre-vault.cfg): a node dies, backups go on"
 if command -v haproxy >/dev/null; then
   serve_node a
-  PID_A=$NODE_PID URL_A=$NODE_URL
+  PID_A=$NODE_PID URL_A=$NODE_BASE/acme/main
   serve_node b
-  PID_B=$NODE_PID URL_B=$NODE_URL
+  PID_B=$NODE_PID URL_B=$NODE_BASE/acme/main
   source "$E2E_DIR/../../scripts/lib/free_ports.sh"
   read -r LB_PORT < <(free_ports 1)
   hostport() { local u=${1#https://}; echo "${u%%/*}"; }

@@ -58,6 +58,7 @@ bool IsLoopback(const std::string& addr) {
 struct VaultServer::Impl {
   VaultConfig config;
   Registry* registry;
+  UsageLedger* usage;
   RepoStore* store;
   std::unique_ptr<ObjectService> objects;
   Metrics* metrics;
@@ -88,7 +89,12 @@ struct VaultServer::Impl {
   // The tenant and repository are those of the path.
   std::optional<Principal> Authorize(const Request& req, Response& res, Need need,
                                      const char* action = nullptr) {
-    (void)registry->Refresh();  // a failed re-read keeps the tokens known
+    // A failed re-read keeps the tokens known, unless it has failed so long
+    // that a revoked one might pass.
+    if (Status fresh = registry->Refresh(); fresh.code() == ErrorCode::kUnavailable) {
+      Fail(res, fresh);
+      return std::nullopt;
+    }
     const std::string tenant = req.matches[1];
     auto who = Authenticate(*registry, req.get_header_value("Authorization"));
     Status allowed = who ? CheckAccess(*who, tenant, req.matches[2], need) : who.error();
@@ -313,25 +319,31 @@ void VaultServer::Impl::ServeMetrics(const Request& req, Response& res) {
   if (!token_ok && !IsLoopback(req.remote_addr)) {
     return Fail(res, 403, "metrics are served to loopback or with the metrics token", "forbidden");
   }
-  std::vector<vault::Metrics::TenantUsage> usage;
-  std::map<std::string, uint64_t> stored = store->AllUsage();
-  for (const Tenant& t : registry->Tenants()) usage.push_back({t.name, stored[t.name], t.quota_bytes});
-  res.set_content(metrics->Render(usage), "text/plain; version=0.0.4");
+  auto all = usage->All();
+  if (!all) return Fail(res, all.error());
+  std::map<std::string, uint64_t>& stored = *all;
+  std::vector<vault::Metrics::TenantUsage> rows;
+  for (const Tenant& t : registry->Tenants()) rows.push_back({t.name, stored[t.name], t.quota_bytes});
+  res.set_content(metrics->Render(rows), "text/plain; version=0.0.4");
 }
 
 VaultServer::VaultServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 VaultServer::~VaultServer() = default;
 
 Result<std::unique_ptr<VaultServer>> VaultServer::Create(const VaultConfig& config,
-                                                         Registry* registry, RepoStore* store,
-                                                         Metrics* metrics, AuditLog* audit) {
+                                                         VaultState* state, RepoStore* store,
+                                                         Metrics* metrics) {
+  if (!state->usage || !state->audit)
+    return Err(InternalError("VaultServer: the state is opened without usage or audit"));
   auto impl = std::make_unique<Impl>();
   impl->config = config;
-  impl->registry = registry;
+  impl->registry = state->registry.get();
+  impl->usage = state->usage.get();
   impl->store = store;
-  impl->objects = std::make_unique<ObjectService>(store, registry, metrics);
+  impl->objects =
+      std::make_unique<ObjectService>(store, impl->registry, impl->usage, metrics);
   impl->metrics = metrics;
-  impl->audit = audit;
+  impl->audit = state->audit.get();
   RETURN_IF_ERROR(ParseListen(config.listen, &impl->host, &impl->port));
   impl->server = std::make_unique<httplib::SSLServer>(config.tls_cert.c_str(),
                                                       config.tls_key.c_str());

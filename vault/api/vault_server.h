@@ -19,16 +19,18 @@
 #include "vault/config/vault_config.h"
 #include "vault/metrics/metrics.h"
 #include "vault/store/repo_store.h"
-#include "vault/tenant/registry.h"
+#include "vault/state/vault_state.h"
 
 namespace coffre::vault {
 
 class VaultServer {
  public:
-  // kInvalidArgument if the certificate or key cannot be loaded.
+  // Serves `store` with the tenants, usage and audit trail of `state` (all
+  // of its parts open). kInvalidArgument if the certificate or key cannot
+  // be loaded. Everything passed outlives the server.
   static Result<std::unique_ptr<VaultServer>> Create(const VaultConfig& config,
-                                                     Registry* registry, RepoStore* store,
-                                                     Metrics* metrics, AuditLog* audit);
+                                                     VaultState* state, RepoStore* store,
+                                                     Metrics* metrics);
   ~VaultServer();
 
   // Binds the configured address; returns the port (the one the system

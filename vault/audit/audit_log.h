@@ -1,13 +1,11 @@
-// AuditLog: one JSON line per write or delete the vault is asked for,
-// accepted or refused, appended to a file (format in docs/vault-api.md).
-// Each line is written with a single write(2) on an O_APPEND descriptor, so
-// lines from concurrent requests never interleave, and flushed to disk by
-// fdatasync at most once a second (and on Close).
+// AuditLog: the trail of every write or delete the vault is asked for,
+// accepted or refused. Where it is kept is each kind's own: FileAuditLog
+// (one JSON line per event in DATA/audit.log, one node) or PgAuditLog
+// (vault/state/: a table every node of a fleet appends to). The fields are
+// specified in docs/vault-api.md.
 // Thread-safety: Record may be called concurrently.
 #pragma once
 
-#include <memory>
-#include <mutex>
 #include <string>
 
 #include "core/base/status.h"
@@ -25,20 +23,10 @@ struct AuditEvent {
 
 class AuditLog {
  public:
-  // Opens (creating, mode 0600) `path` for appending.
-  static Result<std::unique_ptr<AuditLog>> Open(const std::string& path);
-  ~AuditLog();
-
-  // Appends the event with the current time (RFC 3339, UTC, milliseconds).
-  // A failed write is returned, never thrown; the caller counts it.
-  Status Record(const AuditEvent& event);
-
- private:
-  AuditLog(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  int fd_;
-  std::string path_;
-  std::mutex mu_;
-  int64_t last_sync_ns_ = 0;
+  virtual ~AuditLog() = default;
+  // Records the event with the current time. A failed write is returned,
+  // never thrown; the caller counts it.
+  virtual Status Record(const AuditEvent& event) = 0;
 };
 
 }  // namespace coffre::vault

@@ -23,7 +23,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> names;
   auto* init = app.add_subcommand("init", "create the data folder, config and TLS certificate");
   init->add_option("--name", names, "a host name or address the certificate is valid for");
-  init->callback([&] { run = [&] { return Init(data, names); }; });
+  std::string postgres;
+  init->add_option("--postgres", postgres,
+                   "keep tenants, tokens, usage and audit in this PostgreSQL database, shared "
+                   "by every node of a fleet (a libpq connection string)");
+  init->callback([&] { run = [&] { return Init(data, names, postgres); }; });
 
   std::string name, quota, tenant, role, id, listen;
   auto* tenants = app.add_subcommand("tenant", "manage tenants")->require_subcommand(1);
@@ -53,6 +57,10 @@ int main(int argc, char** argv) {
   tokens->add_subcommand("list", "list tokens (ids, never secrets)")->callback([&] {
     run = [&] { return TokenList(data); };
   });
+
+  auto* usage = app.add_subcommand("usage", "shared usage")->require_subcommand(1);
+  usage->add_subcommand("recount", "count every tenant's bytes in the storage again (postgres)")
+      ->callback([&] { run = [&] { return UsageRecount(data); }; });
 
   app.add_subcommand("cert", "print the TLS certificate (PEM) for agents' --cacert")
       ->callback([&] { run = [&] { return Cert(data); }; });

@@ -16,6 +16,8 @@
 #include "core/base/text_table.h"
 #include "core/crypto/self_signed.h"
 #include "vault/api/vault_server.h"
+#include "vault/state/pg_schema.h"
+#include "vault/state/pg_usage_ledger.h"
 
 namespace coffre::vault::cli {
 
@@ -28,15 +30,31 @@ int Fail(const Status& s) {
   return 1;
 }
 
-std::string RegistryPath(const std::string& data) { return data + "/tenants.json"; }
 std::string ConfigPath(const std::string& data) { return data + "/vault.toml"; }
 
-Result<std::unique_ptr<Registry>> OpenRegistry(const std::string& data) {
-  auto registry = Registry::Open(RegistryPath(data));
-  if (!registry && registry.error().code() == ErrorCode::kNotFound)
-    return Err(NotFoundError(data + " is not a vault (run coffre-vault --data " + data +
-                             " init first)"));
-  return registry;
+// kNotFound unless `data` holds a vault (init wrote it).
+Status CheckIsVault(const std::string& data) {
+  if (fs::exists(ConfigPath(data)) || fs::exists(data + "/tenants.json")) return Status::Ok();
+  return NotFoundError(data + " is not a vault (run coffre-vault --data " + data +
+                       " init first)");
+}
+
+// The vault's tenants and tokens, wherever its [state] keeps them; the
+// registry lives as long as the state (it may use the state's database).
+Result<VaultState> OpenAdminState(const std::string& data) {
+  RETURN_IF_ERROR(CheckIsVault(data));
+  ASSIGN_OR_RETURN(VaultConfig config, LoadVaultConfig(data));
+  return OpenVaultState(config, StateParts::kRegistry);
+}
+
+// A TOML basic string holding `text`.
+std::string TomlString(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
 }
 
 // Writes `content` to a new file `path` with `mode`; kAlreadyExists if taken.
@@ -66,19 +84,29 @@ Result<uint64_t> QuotaOf(const std::string& text) {
 
 }  // namespace
 
-int Init(const std::string& data, const std::vector<std::string>& names) {
+int Init(const std::string& data, const std::vector<std::string>& names,
+         const std::string& postgres) {
   std::error_code ec;
   fs::create_directories(data, ec);
   if (ec) return Fail(ErrnoStatus(ec.value(), "create " + data));
   ::chmod(data.c_str(), 0700);
   if (fs::exists(ConfigPath(data)))
     return Fail(AlreadyExistsError(data + " is already a vault"));
-  Status s = WriteNewFile(ConfigPath(data), DefaultVaultToml(), 0600);
+  std::string toml = DefaultVaultToml();
+  if (!postgres.empty()) {
+    const std::string table = "\n[state]\n";
+    toml.replace(toml.find(table), table.size(),
+                 table + "type = \"postgres\"\nconninfo = " + TomlString(postgres) + "\n");
+  }
+  Status s = WriteNewFile(ConfigPath(data), toml, 0600);
   if (!s.ok()) return Fail(s);
-  auto registry = Registry::Create(RegistryPath(data));
-  if (!registry) return Fail(registry.error());
   auto config = LoadVaultConfig(data);
   if (!config) return Fail(config.error());
+  s = CreateVaultState(*config);
+  if (!s.ok()) {
+    fs::remove(ConfigPath(data), ec);  // so that init can be run again
+    return Fail(s);
+  }
   auto store = RepoStore::Open(*config);
   if (!store) return Fail(store.error());
 
@@ -103,32 +131,35 @@ int Init(const std::string& data, const std::vector<std::string>& names) {
 int TenantAdd(const std::string& data, const std::string& name, const std::string& quota) {
   auto bytes = QuotaOf(quota);
   if (!bytes) return Fail(bytes.error());
-  auto registry = OpenRegistry(data);
-  if (!registry) return Fail(registry.error());
-  Status s = (*registry)->AddTenant(name, *bytes);
+  auto state = OpenAdminState(data);
+  if (!state) return Fail(state.error());
+  Status s = state->registry->AddTenant(name, *bytes);
   return s.ok() ? 0 : Fail(s);
 }
 
 int TenantQuota(const std::string& data, const std::string& name, const std::string& quota) {
   auto bytes = QuotaOf(quota);
   if (!bytes) return Fail(bytes.error());
-  auto registry = OpenRegistry(data);
-  if (!registry) return Fail(registry.error());
-  Status s = (*registry)->SetQuota(name, *bytes);
+  auto state = OpenAdminState(data);
+  if (!state) return Fail(state.error());
+  Status s = state->registry->SetQuota(name, *bytes);
   return s.ok() ? 0 : Fail(s);
 }
 
 int TenantList(const std::string& data) {
-  auto registry = OpenRegistry(data);
-  if (!registry) return Fail(registry.error());
+  if (Status exists = CheckIsVault(data); !exists.ok()) return Fail(exists);
   auto config = LoadVaultConfig(data);
   if (!config) return Fail(config.error());
   auto store = RepoStore::Open(*config);
   if (!store) return Fail(store.error());
+  auto state = OpenVaultState(*config, StateParts::kAll, store->get());
+  if (!state) return Fail(state.error());
+  auto usage = state->usage->All();
+  if (!usage) return Fail(usage.error());
   TextTable table;
   table.AddRow({"TENANT", "STORED", "QUOTA", "USED"});
-  for (const Tenant& t : (*registry)->Tenants()) {
-    const uint64_t stored = (*store)->Usage(t.name);
+  for (const Tenant& t : state->registry->Tenants()) {
+    const uint64_t stored = (*usage)[t.name];
     std::string used = "-";
     if (t.quota_bytes) used = std::to_string(stored * 100 / t.quota_bytes) + "%";
     table.AddRow({t.name, FormatByteSize(stored),
@@ -142,27 +173,27 @@ int TokenAdd(const std::string& data, const std::string& tenant, const std::stri
              const std::string& repo) {
   auto parsed = ParseRole(role);
   if (!parsed) return Fail(parsed.error());
-  auto registry = OpenRegistry(data);
-  if (!registry) return Fail(registry.error());
-  auto token = (*registry)->AddToken(tenant, *parsed, repo);
+  auto state = OpenAdminState(data);
+  if (!state) return Fail(state.error());
+  auto token = state->registry->AddToken(tenant, *parsed, repo);
   if (!token) return Fail(token.error());
   std::cout << *token << std::endl;
   return 0;
 }
 
 int TokenRevoke(const std::string& data, const std::string& id) {
-  auto registry = OpenRegistry(data);
-  if (!registry) return Fail(registry.error());
-  Status s = (*registry)->RevokeToken(id);
+  auto state = OpenAdminState(data);
+  if (!state) return Fail(state.error());
+  Status s = state->registry->RevokeToken(id);
   return s.ok() ? 0 : Fail(s);
 }
 
 int TokenList(const std::string& data) {
-  auto registry = OpenRegistry(data);
-  if (!registry) return Fail(registry.error());
+  auto state = OpenAdminState(data);
+  if (!state) return Fail(state.error());
   TextTable table;
   table.AddRow({"ID", "TENANT", "REPO", "ROLE", "STATE"});
-  for (const TokenInfo& t : (*registry)->Tokens()) {
+  for (const TokenInfo& t : state->registry->Tokens()) {
     table.AddRow({t.id, t.tenant, t.repo.empty() ? "*" : t.repo, RoleName(t.role),
                   t.revoked ? "revoked" : "active"});
   }
@@ -181,18 +212,49 @@ int Cert(const std::string& data) {
   return 0;
 }
 
+int UsageRecount(const std::string& data) {
+  if (Status exists = CheckIsVault(data); !exists.ok()) return Fail(exists);
+  auto config = LoadVaultConfig(data);
+  if (!config) return Fail(config.error());
+  if (config->state.type != StateConfig::Type::kPostgres) {
+    std::cerr << "coffre-vault: nothing to do: with [state] type \"files\", usage is counted "
+                 "at every start"
+              << std::endl;
+    return 0;
+  }
+  auto store = RepoStore::Open(*config);
+  if (!store) return Fail(store.error());
+  auto db = PgClient::Connect(config->state.conninfo, 1);
+  if (!db) return Fail(db.error());
+  Status s = EnsurePgSchema(**db);
+  std::map<std::string, uint64_t> counted;
+  if (s.ok()) {
+    s = (*store)->Scan(
+        [&](const std::string& tenant, uint64_t bytes) { counted[tenant] += bytes; });
+  }
+  if (s.ok()) s = PgUsageLedger(db->get()).Replace(counted);
+  if (!s.ok()) return Fail(s);
+  uint64_t total = 0;
+  for (const auto& [tenant, bytes] : counted) total += bytes;
+  std::cerr << "coffre-vault: counted " << FormatByteSize(total) << " for " << counted.size()
+            << " tenant(s)" << std::endl;
+  return 0;
+}
+
 int Serve(const std::string& data, const std::string& listen) {
   auto config = LoadVaultConfig(data);
   if (!config) return Fail(config.error());
   if (!listen.empty()) config->listen = listen;
-  auto registry = OpenRegistry(data);
-  if (!registry) return Fail(registry.error());
+  if (Status exists = CheckIsVault(data); !exists.ok()) return Fail(exists);
   auto store = RepoStore::Open(*config);
   if (!store) return Fail(store.error());
-  auto audit = AuditLog::Open(config->audit_log);
-  if (!audit) return Fail(audit.error());
+  // This process serves the store: what a crash left of uploads can go.
+  Status cleaned = (*store)->RemoveTemporaries();
+  if (!cleaned.ok()) return Fail(cleaned);
+  auto state = OpenVaultState(*config, StateParts::kAll, store->get());
+  if (!state) return Fail(state.error());
   Metrics metrics;
-  auto server = VaultServer::Create(*config, registry->get(), store->get(), &metrics, audit->get());
+  auto server = VaultServer::Create(*config, &*state, store->get(), &metrics);
   if (!server) return Fail(server.error());
 
   // SIGTERM and SIGINT are taken by one thread, which stops the server: the
@@ -216,7 +278,10 @@ int Serve(const std::string& data, const std::string& listen) {
     if (sig == SIGTERM || sig == SIGINT) (*server)->Stop();
   });
   std::cerr << "storage: " << (*store)->Location() << std::endl;
-  std::cerr << "listening on https://" << host << ":" << *port << std::endl;
+  std::cerr << "state: " << state->location << std::endl;
+  // One write, so that a script waiting for this line never reads half of it.
+  const std::string ready = "listening on https://" + host + ":" + std::to_string(*port) + "\n";
+  std::cerr << ready << std::flush;
   Status ran = (*server)->Run();
   // Run also returns on a server error: wake the stopper thread to end it.
   pthread_kill(stopper.native_handle(), SIGTERM);

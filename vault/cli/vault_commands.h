@@ -11,7 +11,8 @@ namespace coffre::vault::cli {
 // Creates DATA: vault.toml (commented defaults), tenants.json, repos/, and a
 // self-signed certificate for `names` (plus localhost, 127.0.0.1, ::1) in
 // tls/ unless the configured certificate exists.
-int Init(const std::string& data, const std::vector<std::string>& names);
+int Init(const std::string& data, const std::vector<std::string>& names,
+         const std::string& postgres);
 int TenantAdd(const std::string& data, const std::string& name, const std::string& quota);
 int TenantQuota(const std::string& data, const std::string& name, const std::string& quota);
 int TenantList(const std::string& data);
@@ -25,6 +26,10 @@ int TokenList(const std::string& data);
 int Cert(const std::string& data);
 // Serves until SIGTERM or SIGINT; prints "listening on https://HOST:PORT"
 // on stderr once ready. `listen` overrides the configuration when not empty.
+// With [state] "postgres": counts every tenant's bytes in the storage and
+// sets the shared usage to it (after a migration, or a node that died with
+// uploads reserved). Run it when no backup is running.
+int UsageRecount(const std::string& data);
 int Serve(const std::string& data, const std::string& listen);
 
 }  // namespace coffre::vault::cli

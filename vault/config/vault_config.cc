@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -92,6 +93,49 @@ Status ApplyStorageKey(const std::string& file, const std::string& key, const to
   return Status::Ok();
 }
 
+// One key of [state] into `config`; kInvalidArgument naming it otherwise.
+Status ApplyStateKey(const std::string& file, const std::string& key, const toml::value& v,
+                     VaultConfig* config) {
+  const std::string where = Where(file, v, "state." + key);
+  StateConfig& state = config->state;
+  if (key == "type") {
+    std::string type;
+    RETURN_IF_ERROR(RequireString(where, v, &type));
+    if (type == "files") {
+      state.type = StateConfig::Type::kFiles;
+    } else if (type == "postgres") {
+      state.type = StateConfig::Type::kPostgres;
+    } else {
+      return InvalidArgumentError(where + " must be \"files\" or \"postgres\"");
+    }
+  } else if (key == "conninfo") {
+    RETURN_IF_ERROR(RequireString(where, v, &state.conninfo));
+  } else if (key == "connections") {
+    if (!v.is_integer() || v.as_integer() < 1 || v.as_integer() > 256) {
+      return InvalidArgumentError(where + " must be an integer from 1 to 256");
+    }
+    state.connections = static_cast<int>(v.as_integer());
+  } else {
+    return InvalidArgumentError(where + " is not a known key of [state] (see docs/vault.md)");
+  }
+  return Status::Ok();
+}
+
+// The keys of table `name` in sorted order (so the first error reported
+// does not depend on hash order), each applied by `apply`.
+Status ApplyTable(const std::string& file, const std::string& name, const toml::value& v,
+                  VaultConfig* config,
+                  Status (*apply)(const std::string&, const std::string&, const toml::value&,
+                                  VaultConfig*)) {
+  if (!v.is_table())
+    return InvalidArgumentError(Where(file, v, name) + " must be a table: [" + name + "]");
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : v.as_table()) keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  for (const std::string& key : keys) RETURN_IF_ERROR(apply(file, key, v.as_table().at(key), config));
+  return Status::Ok();
+}
+
 // One key of the file into `config`; kInvalidArgument naming it otherwise.
 Status ApplyKey(const std::string& file, const std::string& key, const toml::value& v,
                 VaultConfig* config) {
@@ -128,13 +172,12 @@ Status ApplyKey(const std::string& file, const std::string& key, const toml::val
     config->threads = static_cast<int>(v.as_integer());
   } else if (key == "metrics_token") {
     RETURN_IF_ERROR(RequireString(where, v, &config->metrics_token));
+  } else if (key == "node_name") {
+    RETURN_IF_ERROR(RequireString(where, v, &config->node_name));
   } else if (key == "storage") {
-    if (!v.is_table()) return InvalidArgumentError(where + " must be a table: [storage]");
-    std::vector<std::string> keys;
-    for (const auto& [name, value] : v.as_table()) keys.push_back(name);
-    std::sort(keys.begin(), keys.end());
-    for (const std::string& name : keys)
-      RETURN_IF_ERROR(ApplyStorageKey(file, name, v.as_table().at(name), config));
+    RETURN_IF_ERROR(ApplyTable(file, key, v, config, ApplyStorageKey));
+  } else if (key == "state") {
+    RETURN_IF_ERROR(ApplyTable(file, key, v, config, ApplyStateKey));
   } else {
     return InvalidArgumentError(where + " is not a known key (see docs/vault.md)");
   }
@@ -190,12 +233,22 @@ Result<VaultConfig> LoadVaultConfig(const std::string& data_dir) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return Err(IoError("cannot read " + file));
   try {
-    return Parse(file, in, config);
+    ASSIGN_OR_RETURN(VaultConfig parsed, Parse(file, in, config));
+    if (parsed.state.type == StateConfig::Type::kPostgres && parsed.state.conninfo.empty())
+      return Err(InvalidArgumentError(file + ": [state] type \"postgres\" needs conninfo"));
+    return parsed;
   } catch (const std::exception& e) {
     return Err(InvalidArgumentError(file + ": " + e.what()));
   } catch (...) {
     return Err(InternalError(file + ": unknown error while reading the configuration"));
   }
+}
+
+std::string NodeName(const VaultConfig& config) {
+  if (!config.node_name.empty()) return config.node_name;
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) == 0 && host[0]) return host;
+  return "vault";
 }
 
 Result<std::pair<std::string, std::string>> S3Credentials(const StorageConfig& storage) {
@@ -297,6 +350,9 @@ std::string DefaultVaultToml() {
 # (sent as "Authorization: Bearer ..."). Empty: loopback clients only.
 #metrics_token = ""
 
+# This node's name in the shared audit trail; empty: the host's name.
+#node_name = ""
+
 # Where the repositories are stored. "local": folders under repos/ in the
 # data folder. "s3": one bucket of an S3 server (Ceph RADOS Gateway, or a
 # provider's S3), which every vault node of a fleet can share.
@@ -319,6 +375,19 @@ std::string DefaultVaultToml() {
 #credentials_file = ""
 #access_key = ""
 #secret_key = ""
+
+# Where tenants, tokens, usage and the audit trail are kept. "files":
+# tenants.json and audit_log in the data folder, for one node. "postgres":
+# a PostgreSQL database that every node of a fleet shares (docs/state.md).
+[state]
+#type = "files"
+# For "postgres": a libpq connection string, e.g. "host=db.example.fr
+# dbname=coffre user=coffre passfile=/etc/coffre/pgpass sslmode=verify-full"
+# (scripts/postgres.sh env prints one). Put the password in a passfile,
+# not here.
+#conninfo = ""
+# Connections open at once, at most.
+#connections = 8
 )";
 }
 

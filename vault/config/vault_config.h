@@ -31,6 +31,17 @@ struct StorageConfig {
   std::string credentials_file;
 };
 
+// Where the state the nodes must agree on is kept: tenants, tokens, usage
+// and the audit trail ([state] in vault.toml; docs/state.md).
+struct StateConfig {
+  enum class Type { kFiles, kPostgres };
+  Type type = Type::kFiles;  // kFiles: DATA/tenants.json and the audit_log file
+  // kPostgres: a libpq connection string ("host=... dbname=... user=...
+  // passfile=..."), shared by every node of a fleet. Never logged.
+  std::string conninfo;
+  int connections = 8;  // at most this many open at once
+};
+
 struct VaultConfig {
   std::string data_dir;            // the folder given with --data
   std::string listen = "127.0.0.1:8443";  // HOST:PORT; port 0 picks a free one
@@ -40,8 +51,13 @@ struct VaultConfig {
   uint64_t max_object_bytes = 256ull << 20;
   int threads = 32;                // requests served at once
   std::string metrics_token;       // "" : /metrics only from loopback
+  std::string node_name;            // "" : the host's name (NodeName)
   StorageConfig storage;
+  StateConfig state;
 };
+
+// The node's name as the audit trail records it: node_name, or the host's.
+std::string NodeName(const VaultConfig& config);
 
 // The config of the vault in `data_dir`: defaults, then DATA/vault.toml if it
 // exists (kInvalidArgument naming the key and line for a bad value or an

@@ -42,6 +42,33 @@ class LocalRepoSpace : public RepoSpace {
   }
 
   Status Scan(const std::function<void(const std::string&, uint64_t)>& fn) override {
+    return ForEachRepo([&](const std::string& tenant, storage::LocalBackend& repo) -> Status {
+      auto config = repo.Stat({ObjectKind::kConfig, std::string(storage::kConfigName)});
+      if (config) fn(tenant, *config);
+      for (auto kind : {ObjectKind::kKey, ObjectKind::kData, ObjectKind::kIndex,
+                        ObjectKind::kSnapshot, ObjectKind::kLock}) {
+        RETURN_IF_ERROR(repo.List(kind, [&](const storage::ObjectInfo& info) {
+          fn(tenant, info.size);
+          return Status::Ok();
+        }));
+      }
+      return Status::Ok();
+    });
+  }
+
+  Status RemoveTemporaries() override {
+    return ForEachRepo([](const std::string&, storage::LocalBackend& opened) {
+      opened.RemoveTemporaries();
+      return Status::Ok();
+    });
+  }
+
+  std::string Location() const override { return root_; }
+
+ private:
+  // Calls `fn` with each repository under the root and its tenant.
+  Status ForEachRepo(
+      const std::function<Status(const std::string& tenant, storage::LocalBackend&)>& fn) {
     std::error_code ec;
     for (const auto& tenant_dir : fs::directory_iterator(root_, ec)) {
       const std::string tenant = tenant_dir.path().filename().string();
@@ -51,25 +78,13 @@ class LocalRepoSpace : public RepoSpace {
         if (!ValidateRepoName(repo).ok()) continue;
         auto opened = storage::LocalBackend::Open(PathOf(tenant, repo));
         if (!opened) continue;
-        (*opened)->RemoveTemporaries();  // uploads cut by a crash or a kill
-        auto config = (*opened)->Stat({ObjectKind::kConfig, std::string(storage::kConfigName)});
-        if (config) fn(tenant, *config);
-        for (auto kind : {ObjectKind::kKey, ObjectKind::kData, ObjectKind::kIndex,
-                          ObjectKind::kSnapshot, ObjectKind::kLock}) {
-          RETURN_IF_ERROR((*opened)->List(kind, [&](const storage::ObjectInfo& info) {
-            fn(tenant, info.size);
-            return Status::Ok();
-          }));
-        }
+        RETURN_IF_ERROR(fn(tenant, **opened));
       }
     }
     if (ec) return ErrnoStatus(ec.value(), "list " + root_);
     return Status::Ok();
   }
 
-  std::string Location() const override { return root_; }
-
- private:
   std::string PathOf(const std::string& tenant, const std::string& repo) const {
     return root_ + "/" + tenant + "/" + repo;
   }

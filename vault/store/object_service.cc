@@ -20,10 +20,10 @@ Result<ObjectService::PutOutcome> ObjectService::Put(const std::string& tenant,
   std::unique_ptr<storage::ObjectWriter> writer;
   if (!exists) {
     auto found = registry_->FindTenant(tenant);
-    RETURN_IF_ERROR(store_->Reserve(tenant, size, found ? found->quota_bytes : 0));
+    RETURN_IF_ERROR(usage_->Reserve(tenant, size, found ? found->quota_bytes : 0));
     auto created = backend->NewWriter(object, size);
     if (!created) {
-      store_->Release(tenant, size);
+      Release(tenant, size);
       return Err(created.error());
     }
     writer = std::move(*created);
@@ -32,7 +32,7 @@ Result<ObjectService::PutOutcome> ObjectService::Put(const std::string& tenant,
   // gives the reservation back.
   auto fail = [&](Status status) -> Result<PutOutcome> {
     writer.reset();
-    if (!exists) store_->Release(tenant, size);
+    if (!exists) Release(tenant, size);
     return Err(std::move(status));
   };
 
@@ -67,7 +67,7 @@ Result<ObjectService::PutOutcome> ObjectService::Put(const std::string& tenant,
 
   Status committed = writer->Commit();
   if (committed.code() == ErrorCode::kAlreadyExists) {  // a concurrent upload won
-    store_->Release(tenant, size);
+    Release(tenant, size);
     return PutOutcome::kUnchanged;
   }
   if (!committed.ok()) return fail(committed);
@@ -79,8 +79,12 @@ Status ObjectService::Delete(const std::string& tenant, const std::string& repo,
   ASSIGN_OR_RETURN(storage::Backend * backend, store_->Find(tenant, repo));
   ASSIGN_OR_RETURN(uint64_t size, backend->Stat(object));
   RETURN_IF_ERROR(backend->Remove(object));
-  store_->Release(tenant, size);
+  Release(tenant, size);
   return Status::Ok();
+}
+
+void ObjectService::Release(const std::string& tenant, uint64_t bytes) {
+  if (!usage_->Release(tenant, bytes).ok()) metrics_->CountError("usage");
 }
 
 }  // namespace coffre::vault

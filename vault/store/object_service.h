@@ -16,15 +16,16 @@
 #include "core/storage/backend.h"
 #include "vault/metrics/metrics.h"
 #include "vault/store/repo_store.h"
+#include "vault/store/usage_ledger.h"
 #include "vault/tenant/registry.h"
 
 namespace coffre::vault {
 
 class ObjectService {
  public:
-  // All three outlive the service.
-  ObjectService(RepoStore* store, Registry* registry, Metrics* metrics)
-      : store_(store), registry_(registry), metrics_(metrics) {}
+  // All four outlive the service.
+  ObjectService(RepoStore* store, Registry* registry, UsageLedger* usage, Metrics* metrics)
+      : store_(store), registry_(registry), usage_(usage), metrics_(metrics) {}
 
   // Feeds an upload's body to `sink`, piece by piece, until it ends or
   // `sink` returns false. Returns false if the body broke off before its end.
@@ -56,8 +57,13 @@ class ObjectService {
   }
 
  private:
+  // Gives back a reservation; a ledger that cannot be reached leaves the
+  // count high (counted as a "usage" error) until `usage recount`.
+  void Release(const std::string& tenant, uint64_t bytes);
+
   RepoStore* const store_;
   Registry* const registry_;
+  UsageLedger* const usage_;
   Metrics* const metrics_;
 };
 

@@ -1,7 +1,7 @@
 // RepoSpace: where a vault's repositories live, as storage::Backends: the
 // folders under DATA/repos (LocalRepoSpace, the embedded default) or the
 // prefixes of one S3 bucket that every vault node shares (S3RepoSpace).
-// The RepoStore above it keeps usage and quotas and knows neither.
+// Usage and quotas are kept above it (UsageLedger), which knows neither.
 // Thread-safety: every method may be called from many threads at once.
 #pragma once
 
@@ -26,8 +26,12 @@ class RepoSpace {
   virtual Result<std::unique_ptr<storage::Backend>> Open(const std::string& tenant,
                                                          const std::string& repo) = 0;
   // Calls `fn` once per stored object with its tenant and size (what
-  // usage is counted from), after removing what crashed uploads left.
+  // usage is counted from).
   virtual Status Scan(const std::function<void(const std::string& tenant, uint64_t bytes)>& fn) = 0;
+  // Removes what uploads cut by a crash or a kill left behind. Only the
+  // one process serving this space may call it (`serve`, at start): an
+  // upload in progress looks just like one cut.
+  virtual Status RemoveTemporaries() { return Status::Ok(); }
   // "/srv/vault/repos", "http://127.0.0.1:7480/coffre/vault/", for messages.
   virtual std::string Location() const = 0;
 };

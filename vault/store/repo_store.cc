@@ -14,12 +14,7 @@ Status ValidateNames(const std::string& tenant, const std::string& repo) {
 }  // namespace
 
 Result<std::unique_ptr<RepoStore>> RepoStore::Open(std::unique_ptr<RepoSpace> space) {
-  std::unique_ptr<RepoStore> store(new RepoStore(std::move(space)));
-  std::map<std::string, uint64_t> usage;
-  RETURN_IF_ERROR(store->space_->Scan(
-      [&](const std::string& tenant, uint64_t bytes) { usage[tenant] += bytes; }));
-  store->usage_ = std::move(usage);
-  return store;
+  return std::unique_ptr<RepoStore>(new RepoStore(std::move(space)));
 }
 
 Result<std::unique_ptr<RepoStore>> RepoStore::Open(const std::string& repos_dir) {
@@ -60,32 +55,6 @@ Result<storage::Backend*> RepoStore::Find(const std::string& tenant, const std::
   storage::Backend* backend = opened.get();
   open_[{tenant, repo}] = std::move(opened);
   return backend;
-}
-
-uint64_t RepoStore::Usage(const std::string& tenant) const {
-  std::lock_guard lock(mu_);
-  auto it = usage_.find(tenant);
-  return it == usage_.end() ? 0 : it->second;
-}
-
-Status RepoStore::Reserve(const std::string& tenant, uint64_t bytes, uint64_t quota) {
-  std::lock_guard lock(mu_);
-  uint64_t& used = usage_[tenant];
-  if (quota != 0 && (bytes > quota || used > quota - bytes))
-    return NoSpaceError("quota exceeded");
-  used += bytes;
-  return Status::Ok();
-}
-
-void RepoStore::Release(const std::string& tenant, uint64_t bytes) {
-  std::lock_guard lock(mu_);
-  uint64_t& used = usage_[tenant];
-  used -= std::min(used, bytes);
-}
-
-std::map<std::string, uint64_t> RepoStore::AllUsage() const {
-  std::lock_guard lock(mu_);
-  return usage_;
 }
 
 }  // namespace coffre::vault

@@ -1,21 +1,13 @@
-// Registry: the vault's tenants and their API tokens, kept in one JSON file
-// (DATA/tenants.json) that every change rewrites atomically (temp file,
-// fsync, rename) under an exclusive flock, so the admin command line and a
-// running server can share it. The server calls Refresh() before
-// authenticating; it re-reads the file when it changed, so a token added or
-// revoked by `coffre-vault token ...` takes effect without a restart.
-//
-// The file is "version": 1, or 2 once a token is limited to one
-// repository (its "repo" field): a build that reads only version 1 then
-// refuses the file rather than grant such a token all of its tenant.
-// A token is "cvt_" + 16 hex digits (its id) + "_" + 64 hex digits (its
-// secret, 32 random bytes). Only the SHA-256 of the secret is stored, and it
-// is compared in constant time.
-// Thread-safety: all methods may be called concurrently.
+// The tenants of a vault and their API tokens: names, roles, the
+// principal a request acts as, and the Registry interface with its
+// in-memory reads. Where they are kept is each implementation's own
+// (vault/tenant/file_registry.h, vault/state/pg_registry.h); the token
+// format is in vault/tenant/token.h.
+// Thread-safety: all Registry methods may be called concurrently.
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,10 +15,9 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/crypto/hash.h"
 
 namespace coffre::vault {
-
-struct FileIdentity;  // vault/tenant/locked_file.h
 
 enum class Role { kBackup, kRestore, kAdmin };
 
@@ -63,59 +54,61 @@ struct Principal {
   std::string repo;  // "": every repository of the tenant
 };
 
+// What a registry knows at one moment: every tenant and every token (with
+// the SHA-256 of its secret), read whole from where it is kept.
+struct RegistryState {
+  struct StoredToken {
+    TokenInfo info;
+    crypto::Digest secret_hash{};
+  };
+  std::map<std::string, Tenant> tenants;      // by name
+  std::map<std::string, StoredToken> tokens;  // by id
+};
+
+// Registry: the tenants and tokens a vault serves. The reads (FindTenant,
+// Tenants, Tokens, Authenticate) answer from the state last installed, in
+// memory, so authenticating a request costs no I/O; the writes and Refresh
+// are each kind's own: FileRegistry (DATA/tenants.json, one node) or
+// PgRegistry (a PostgreSQL database every node of a fleet shares).
 class Registry {
  public:
-  // Writes an empty registry at `path`; kAlreadyExists if a file is there.
-  static Result<std::unique_ptr<Registry>> Create(const std::string& path);
-  // Reads `path`; kNotFound if absent, kCorruption if it does not parse.
-  static Result<std::unique_ptr<Registry>> Open(const std::string& path);
-  ~Registry();
+  virtual ~Registry() = default;
 
   // kAlreadyExists if the tenant exists; kInvalidArgument for a bad name.
-  Status AddTenant(const std::string& name, uint64_t quota_bytes);
+  virtual Status AddTenant(const std::string& name, uint64_t quota_bytes) = 0;
   // kNotFound if there is no such tenant.
-  Status SetQuota(const std::string& name, uint64_t quota_bytes);
-  Result<Tenant> FindTenant(const std::string& name) const;
-  std::vector<Tenant> Tenants() const;  // sorted by name
-
+  virtual Status SetQuota(const std::string& name, uint64_t quota_bytes) = 0;
   // Creates a token for an existing tenant (kNotFound otherwise), limited
   // to repository `repo` unless it is empty, and returns it whole: the only
   // time the secret is ever shown. kInvalidArgument for a bad repo name.
-  Result<std::string> AddToken(const std::string& tenant, Role role,
-                               const std::string& repo = "");
+  virtual Result<std::string> AddToken(const std::string& tenant, Role role,
+                                       const std::string& repo = "") = 0;
   // Marks the token revoked (kept, so its id stays meaningful in the audit
   // log). kNotFound if no token has that id.
-  Status RevokeToken(const std::string& id);
-  std::vector<TokenInfo> Tokens() const;  // sorted by tenant, then id
+  virtual Status RevokeToken(const std::string& id) = 0;
+  // Re-reads the tenants and tokens if they may have changed since they
+  // were last read, at most once per the kind's interval. Errors keep the
+  // registry as it was, except kUnavailable: the state could not be read
+  // for so long that a revoked token might still pass, and the caller must
+  // refuse requests until it can.
+  virtual Status Refresh() = 0;
 
+  Result<Tenant> FindTenant(const std::string& name) const;
+  std::vector<Tenant> Tenants() const;    // sorted by name
+  std::vector<TokenInfo> Tokens() const;  // sorted by tenant, then id
   // The principal of a token; kAuthFailed "invalid token" for a malformed,
   // unknown or revoked one (the same message for each).
   Result<Principal> Authenticate(std::string_view token) const;
 
-  // Re-reads the file if it changed since it was last read (mtime, size or
-  // inode), at most once a second. Errors keep the registry as it was.
-  Status Refresh();
+ protected:
+  Registry() : state_(std::make_shared<const RegistryState>()) {}
+  // Makes `state` the one the reads answer from.
+  void Install(std::shared_ptr<const RegistryState> state);
+  std::shared_ptr<const RegistryState> Current() const;
 
  private:
-  explicit Registry(std::string path);
-  struct State;
-  // Reads the file under a shared lock into a new state.
-  Status Load();
-  // Applies `change` to the state read fresh under an exclusive lock, then
-  // writes it back atomically.
-  Status Modify(const std::function<Status(State&)>& change);
-  // Makes `state`, read from or written to a file with identity `id`, the
-  // current one.
-  void Install(std::unique_ptr<State> state, const FileIdentity& id);
-
-  const std::string path_;
   mutable std::mutex mu_;
-  std::unique_ptr<State> state_;
-  int64_t last_check_ns_ = 0;
-  // What the file looked like when last read: (mtime ns, size, inode).
-  int64_t file_mtime_ns_ = 0;
-  uint64_t file_size_ = 0;
-  uint64_t file_inode_ = 0;
+  std::shared_ptr<const RegistryState> state_;
 };
 
 }  // namespace coffre::vault

@@ -3,6 +3,7 @@
 // reads, a backup token never deletes, and every bad Authorization header
 // gets the same refusal.
 #include "vault/api/request_auth.h"
+#include "vault/tenant/file_registry.h"
 
 #include <catch2/catch.hpp>
 
@@ -52,7 +53,7 @@ TEST_CASE("CheckAccess keeps a repository's token inside that repository", "[uni
 TEST_CASE("Authenticate takes a Bearer token and refuses anything else alike",
           "[unit][vault]") {
   testing::TempDir dir;
-  auto registry = Registry::Create(dir.Sub("tenants.json"));
+  auto registry = FileRegistry::Create(dir.Sub("tenants.json"));
   REQUIRE(registry);
   REQUIRE((*registry)->AddTenant("acme", 0).ok());
   auto token = (*registry)->AddToken("acme", Role::kBackup);

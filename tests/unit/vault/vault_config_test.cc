@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -29,6 +30,10 @@ void CheckDefaults(const VaultConfig& c, const std::string& data) {
   CHECK(c.storage.region == "default");
   CHECK(c.storage.ca_file.empty());
   CHECK(c.storage.credentials_file.empty());
+  CHECK(c.state.type == StateConfig::Type::kFiles);
+  CHECK(c.state.conninfo.empty());
+  CHECK(c.state.connections == 8);
+  CHECK(c.node_name.empty());
 }
 
 // Loads DATA/vault.toml holding `text`, expecting an error that names `key`.
@@ -107,7 +112,8 @@ TEST_CASE("the default vault.toml parses and yields the defaults", "[unit][vault
   }
   for (const char* key : {"listen", "tls_cert", "tls_key", "audit_log", "max_object_size",
                           "threads", "metrics_token", "type", "endpoint", "bucket",
-                          "credentials_file", "secret_key"}) {
+                          "credentials_file", "secret_key", "node_name", "conninfo",
+                          "connections"}) {
     INFO(key);
     CHECK(uncommented.find(std::string("\n") + key + " = ") != std::string::npos);
   }
@@ -225,6 +231,49 @@ TEST_CASE("S3 credentials come from the config, then a file, then the environmen
   CHECK(from_env.value() == std::make_pair(std::string("AKIDENV"), std::string("secret-env")));
   REQUIRE_FALSE(none);
   CHECK_THAT(none.error().message(), Catch::Contains("no S3 credentials"));
+}
+
+}  // namespace
+}  // namespace coffre::vault
+
+namespace coffre::vault {
+namespace {
+
+TEST_CASE("vault config reads a postgres [state] and refuses bad ones", "[unit][vault]") {
+  TempDir dir;
+  WriteFile(dir.Sub("vault.toml"),
+            "node_name = \"node-a\"\n[state]\ntype = \"postgres\"\n"
+            "conninfo = \"host=127.0.0.1 dbname=coffre\"\nconnections = 3\n");
+  auto c = LoadVaultConfig(dir.path());
+  REQUIRE(c);
+  CHECK(c->state.type == StateConfig::Type::kPostgres);
+  CHECK(c->state.conninfo == "host=127.0.0.1 dbname=coffre");
+  CHECK(c->state.connections == 3);
+  CHECK(NodeName(*c) == "node-a");
+  c->node_name.clear();
+  CHECK_FALSE(NodeName(*c).empty());  // the host's name
+
+  RequireRefused("[state]\ntype = \"postgres\"\n", "conninfo");
+  RequireRefused("[state]\ntype = \"redis\"\n", "type");
+  RequireRefused("[state]\ntype = \"postgres\"\nconninfo = \"x\"\nconnections = 0\n",
+                 "connections");
+  RequireRefused("[state]\nconnections = 1000\n", "connections");
+  RequireRefused("[state]\nconnection = 4\n", "connection");
+}
+
+TEST_CASE("docs/vault.md shows the vault.toml that init writes", "[unit][vault]") {
+  std::ifstream in(std::string(COFFRE_SOURCE_DIR) + "/docs/vault.md");
+  REQUIRE(in);
+  std::stringstream doc;
+  doc << in.rdbuf();
+  const std::string text = doc.str();
+  const std::string start = "```toml\n# coffre-vault configuration.";
+  const size_t from = text.find(start);
+  REQUIRE(from != std::string::npos);
+  const size_t body = from + std::string("```toml\n").size();
+  const size_t end = text.find("```\n", body);
+  REQUIRE(end != std::string::npos);
+  CHECK(text.substr(body, end - body) == DefaultVaultToml());
 }
 
 }  // namespace

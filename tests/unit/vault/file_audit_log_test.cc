@@ -1,4 +1,4 @@
-#include "vault/audit/audit_log.h"
+#include "vault/audit/file_audit_log.h"
 
 #include <sys/stat.h>
 
@@ -45,13 +45,13 @@ TEST_CASE("audit log appends one JSON object per event with the documented field
   TempDir dir;
   const std::string path = dir.Sub("audit.log");
   {
-    auto log = AuditLog::Open(path);
+    auto log = FileAuditLog::Open(path);
     REQUIRE(log);
     REQUIRE((*log)->Record({"acme", "0123456789abcdef", "put", "laptop", "data/3af0", 201}).ok());
     REQUIRE((*log)->Record({"acme", "", "delete", "laptop", "keys/77", 401}).ok());
   }
   {  // A reopened log appends, never truncates.
-    auto log = AuditLog::Open(path);
+    auto log = FileAuditLog::Open(path);
     REQUIRE(log);
     REQUIRE((*log)->Record({"bolt", "fedcba9876543210", "create_repo", "srv", "", 409}).ok());
   }
@@ -80,7 +80,7 @@ TEST_CASE("audit log appends one JSON object per event with the documented field
 
 TEST_CASE("audit log keeps hostile names inside their JSON strings", "[unit][vault]") {
   TempDir dir;
-  auto log = AuditLog::Open(dir.Sub("audit.log"));
+  auto log = FileAuditLog::Open(dir.Sub("audit.log"));
   REQUIRE(log);
   // A newline must not start a forged record; invalid UTF-8 must not throw.
   const std::string forged = "x\"}\n{\"tenant\":\"root";
@@ -94,7 +94,7 @@ TEST_CASE("audit log keeps hostile names inside their JSON strings", "[unit][vau
 
 TEST_CASE("audit log lines from eight threads never interleave", "[unit][vault]") {
   TempDir dir;
-  auto log = AuditLog::Open(dir.Sub("audit.log"));
+  auto log = FileAuditLog::Open(dir.Sub("audit.log"));
   REQUIRE(log);
   constexpr int kThreads = 8, kRecords = 200;
   std::vector<std::thread> threads;

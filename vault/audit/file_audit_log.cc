@@ -1,55 +1,36 @@
-#include "vault/audit/audit_log.h"
+#include "vault/audit/file_audit_log.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <nlohmann/json.hpp>
+
+#include "core/base/clock.h"
 
 namespace coffre::vault {
 namespace {
 
 constexpr int64_t kSyncIntervalNs = 1'000'000'000;
 
-int64_t MonotonicNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-// "2024-05-01T12:34:56.789Z": RFC 3339, UTC, milliseconds.
-std::string NowRfc3339() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  ::gmtime_r(&ts.tv_sec, &tm);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%03ldZ", ts.tv_nsec / 1'000'000);
-  return buf;
-}
-
 }  // namespace
 
-Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
+Result<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Err(ErrnoStatus(errno, "open audit log " + path));
-  return std::unique_ptr<AuditLog>(new AuditLog(fd, path));
+  return std::unique_ptr<FileAuditLog>(new FileAuditLog(fd, path));
 }
 
-AuditLog::~AuditLog() {
+FileAuditLog::~FileAuditLog() {
   ::fdatasync(fd_);
   ::close(fd_);
 }
 
-Status AuditLog::Record(const AuditEvent& event) {
+Status FileAuditLog::Record(const AuditEvent& event) {
   // ordered_json keeps the documented key order, which makes the log easier
   // to read by eye; the names are the contract, not the order.
   nlohmann::ordered_json j;
-  j["time"] = NowRfc3339();
+  j["time"] = Rfc3339Ms(WallNs());
   j["tenant"] = event.tenant;
   j["token"] = event.token_id;
   j["action"] = event.action;

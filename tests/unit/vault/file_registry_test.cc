@@ -1,4 +1,4 @@
-#include "vault/tenant/registry.h"
+#include "vault/tenant/file_registry.h"
 
 #include <sys/stat.h>
 
@@ -16,8 +16,8 @@ using coffre::testing::ReadFile;
 using coffre::testing::TempDir;
 using coffre::testing::WriteFile;
 
-std::unique_ptr<Registry> MakeRegistry(const TempDir& dir) {
-  auto r = Registry::Create(dir.Sub("tenants.json"));
+std::unique_ptr<FileRegistry> MakeRegistry(const TempDir& dir) {
+  auto r = FileRegistry::Create(dir.Sub("tenants.json"));
   REQUIRE(r);
   return std::move(*r);
 }
@@ -51,11 +51,11 @@ TEST_CASE("registry adds tenants, refuses duplicates and bad names", "[unit][vau
   CHECK(registry->FindTenant("nobody").error().code() == ErrorCode::kNotFound);
 
   // What was written is what a fresh reader sees.
-  auto reopened = Registry::Open(dir.Sub("tenants.json"));
+  auto reopened = FileRegistry::Open(dir.Sub("tenants.json"));
   REQUIRE(reopened);
   CHECK((*reopened)->FindTenant("acme")->quota_bytes == 42);
-  CHECK(Registry::Create(dir.Sub("tenants.json")).error().code() == ErrorCode::kAlreadyExists);
-  CHECK(Registry::Open(dir.Sub("absent.json")).error().code() == ErrorCode::kNotFound);
+  CHECK(FileRegistry::Create(dir.Sub("tenants.json")).error().code() == ErrorCode::kAlreadyExists);
+  CHECK(FileRegistry::Open(dir.Sub("absent.json")).error().code() == ErrorCode::kNotFound);
 }
 
 TEST_CASE("registry file is private and never holds a token secret", "[unit][vault]") {
@@ -158,7 +158,7 @@ TEST_CASE("a second registry on the same file sees new and revoked tokens after 
   TempDir dir;
   auto writer = MakeRegistry(dir);
   REQUIRE(writer->AddTenant("acme", 0).ok());
-  auto reader_or = Registry::Open(dir.Sub("tenants.json"));
+  auto reader_or = FileRegistry::Open(dir.Sub("tenants.json"));
   REQUIRE(reader_or);
   auto& reader = *reader_or;
 
@@ -175,7 +175,7 @@ TEST_CASE("a second registry on the same file sees new and revoked tokens after 
   // re-reads under the lock rather than writing its own stale copy.
   REQUIRE(reader->AddTenant("bolt", 0).ok());
   const auto modified_at = std::chrono::steady_clock::now();
-  auto again = Registry::Open(dir.Sub("tenants.json"));
+  auto again = FileRegistry::Open(dir.Sub("tenants.json"));
   REQUIRE(again);
   CHECK((*again)->Authenticate(*token));
   CHECK((*again)->Tenants().size() == 2);
@@ -195,20 +195,20 @@ TEST_CASE("a second registry on the same file sees new and revoked tokens after 
 TEST_CASE("registry refuses an unsupported version and a damaged file", "[unit][vault]") {
   TempDir dir;
   WriteFile(dir.Sub("v3.json"), R"({"version": 3, "tenants": [], "tokens": []})");
-  auto v3 = Registry::Open(dir.Sub("v3.json"));
+  auto v3 = FileRegistry::Open(dir.Sub("v3.json"));
   REQUIRE_FALSE(v3);
   CHECK(v3.error().code() == ErrorCode::kUnsupportedVersion);
 
   WriteFile(dir.Sub("bad.json"), R"({"version": 1, "tenants": [)");
-  CHECK(Registry::Open(dir.Sub("bad.json")).error().code() == ErrorCode::kCorruption);
+  CHECK(FileRegistry::Open(dir.Sub("bad.json")).error().code() == ErrorCode::kCorruption);
   WriteFile(dir.Sub("type.json"), R"({"version": 1, "tenants": [{"name": 3}], "tokens": []})");
-  CHECK(Registry::Open(dir.Sub("type.json")).error().code() == ErrorCode::kCorruption);
+  CHECK(FileRegistry::Open(dir.Sub("type.json")).error().code() == ErrorCode::kCorruption);
   WriteFile(dir.Sub("orphan.json"),
             R"({"version": 1, "tenants": [], "tokens": [{"id": "0123456789abcdef",
                 "tenant": "ghost", "role": "admin", "created_ns": 0, "revoked": false,
                 "secret_sha256": ")" +
                 std::string(64, 'a') + R"("}]})");
-  CHECK(Registry::Open(dir.Sub("orphan.json")).error().code() == ErrorCode::kCorruption);
+  CHECK(FileRegistry::Open(dir.Sub("orphan.json")).error().code() == ErrorCode::kCorruption);
 }
 
 TEST_CASE("a token limited to one repository is kept as version 2, others as version 1",
@@ -228,7 +228,7 @@ TEST_CASE("a token limited to one repository is kept as version 2, others as ver
   CHECK(text.find("\"version\": 2") != std::string::npos);
   CHECK(text.find("\"repo\": \"laptop\"") != std::string::npos);
 
-  auto reopened = Registry::Open(dir.Sub("tenants.json"));
+  auto reopened = FileRegistry::Open(dir.Sub("tenants.json"));
   REQUIRE(reopened);
   CHECK((*reopened)->Authenticate(*limited).value().repo == "laptop");
   CHECK((*reopened)->Authenticate(*all).value().repo.empty());

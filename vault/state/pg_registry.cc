@@ -1,0 +1,202 @@
+#include "vault/state/pg_registry.h"
+
+#include <cinttypes>
+#include <limits>
+
+#include "core/base/bytes.h"
+#include "core/base/clock.h"
+#include "vault/tenant/token.h"
+
+namespace coffre::vault {
+namespace {
+
+Result<int64_t> ParseInt(const std::string& text, const char* what) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size()) return static_cast<int64_t>(v);
+  } catch (const std::exception&) {
+  }
+  return Err(CorruptionError(std::string("shared state: bad ") + what + " '" + text + "'"));
+}
+
+// Quotas are bigint in the database.
+Status CheckQuota(uint64_t quota_bytes) {
+  if (quota_bytes > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+    return InvalidArgumentError("quota too large");
+  return Status::Ok();
+}
+
+const char kBumpGeneration[] =
+    "UPDATE coffre_meta SET value = value + 1 WHERE key = 'generation'";
+
+}  // namespace
+
+Result<std::unique_ptr<PgRegistry>> PgRegistry::Open(PgClient* db, int64_t stale_limit_ns) {
+  std::unique_ptr<PgRegistry> registry(new PgRegistry(db, stale_limit_ns));
+  RETURN_IF_ERROR(registry->Load());
+  return registry;
+}
+
+Status PgRegistry::Load() {
+  auto fresh = std::make_shared<RegistryState>();
+  int64_t generation = 0;
+  RETURN_IF_ERROR(db_->Transaction([&](PgSession& s) -> Status {
+    // One snapshot: the generation read is that of the rows read.
+    RETURN_IF_ERROR(StatusOf(s.Query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")));
+    ASSIGN_OR_RETURN(PgRows gen, s.Query("SELECT value FROM coffre_meta WHERE key = 'generation'"));
+    if (gen.empty()) return CorruptionError("shared state: no generation in coffre_meta");
+    ASSIGN_OR_RETURN(generation, ParseInt(gen[0][0], "generation"));
+    ASSIGN_OR_RETURN(PgRows tenants,
+                     s.Query("SELECT name, quota_bytes, created_ns FROM coffre_tenants"));
+    for (const auto& row : tenants) {
+      Tenant t;
+      t.name = row[0];
+      ASSIGN_OR_RETURN(int64_t quota, ParseInt(row[1], "quota"));
+      ASSIGN_OR_RETURN(t.created_ns, ParseInt(row[2], "time"));
+      t.quota_bytes = static_cast<uint64_t>(quota);
+      if (!ValidateTenantName(t.name).ok())
+        return CorruptionError("shared state: bad tenant name '" + t.name + "'");
+      fresh->tenants[t.name] = t;
+    }
+    ASSIGN_OR_RETURN(PgRows tokens,
+                     s.Query("SELECT id, tenant, role, repo, created_ns, revoked, secret_sha256 "
+                             "FROM coffre_tokens"));
+    for (const auto& row : tokens) {
+      RegistryState::StoredToken t;
+      t.info.id = row[0];
+      t.info.tenant = row[1];
+      auto role = ParseRole(row[2]);
+      t.info.repo = row[3];
+      ASSIGN_OR_RETURN(t.info.created_ns, ParseInt(row[4], "time"));
+      t.info.revoked = row[5] == "t";
+      if (!role || !IsTokenId(t.info.id) || !IsSecretHashHex(row[6]) ||
+          (!t.info.repo.empty() && !ValidateRepoName(t.info.repo).ok())) {
+        return CorruptionError("shared state: bad token entry '" + t.info.id + "'");
+      }
+      t.info.role = *role;
+      const Bytes hash = *HexDecode(row[6]);
+      std::copy(hash.begin(), hash.end(), t.secret_hash.begin());
+      fresh->tokens[t.info.id] = t;
+    }
+    return Status::Ok();
+  }));
+  std::lock_guard lock(refresh_mu_);
+  // Two loads may cross (a change's and a refresh's): the later generation
+  // stays.
+  if (generation >= generation_) {
+    Install(std::move(fresh));
+    generation_ = generation;
+  }
+  last_check_ns_ = MonotonicNs();
+  last_success_ns_ = last_check_ns_;
+  last_error_ = Status::Ok();
+  return Status::Ok();
+}
+
+Status PgRegistry::Refresh() {
+  Status read = Check();
+  // Until the state is read again, a token revoked elsewhere may still
+  // pass here: past the limit every request is refused, not just this one.
+  if (MonotonicNs() - last_success_ns_.load() >= stale_limit_ns_) {
+    return UnavailableError("the shared state cannot be read (" +
+                            (read.ok() ? std::string("no answer yet") : read.message()) +
+                            "), so tokens cannot be checked");
+  }
+  // Within the limit, an unreachable database is an error the server
+  // outlives (kUnavailable means "refuse requests").
+  if (read.code() == ErrorCode::kUnavailable) return IoError(read.message());
+  return read;
+}
+
+Status PgRegistry::Check() {
+  std::unique_lock lock(refresh_mu_, std::try_to_lock);
+  // Another thread is checking: answer from what is known.
+  if (!lock.owns_lock()) return Status::Ok();
+  const int64_t now = MonotonicNs();
+  if (now - last_check_ns_ < kRefreshIntervalNs) return last_error_;
+  last_check_ns_ = now;
+  auto gen = db_->Query("SELECT value FROM coffre_meta WHERE key = 'generation'");
+  last_error_ = StatusOf(gen);
+  if (last_error_.ok() && gen->empty()) last_error_ = CorruptionError("shared state: no generation");
+  if (!last_error_.ok()) return last_error_;
+  auto value = ParseInt((*gen)[0][0], "generation");
+  if (!value) return last_error_ = value.error();
+  if (*value == generation_) {
+    last_success_ns_ = now;
+    return Status::Ok();
+  }
+  lock.unlock();
+  Status loaded = Load();
+  if (!loaded.ok()) {
+    lock.lock();
+    last_error_ = loaded;
+  }
+  return loaded;
+}
+
+Status PgRegistry::Modify(const std::function<Status(PgSession&)>& change) {
+  RETURN_IF_ERROR(db_->Transaction([&](PgSession& s) -> Status {
+    RETURN_IF_ERROR(change(s));
+    return StatusOf(s.Query(kBumpGeneration));
+  }));
+  return Load();
+}
+
+Status PgRegistry::AddTenant(const std::string& name, uint64_t quota_bytes) {
+  RETURN_IF_ERROR(ValidateTenantName(name));
+  RETURN_IF_ERROR(CheckQuota(quota_bytes));
+  Status s = Modify([&](PgSession& s) -> Status {
+    RETURN_IF_ERROR(StatusOf(s.Query(
+        "INSERT INTO coffre_tenants (name, quota_bytes, created_ns) VALUES ($1, $2, $3)",
+        {name, std::to_string(quota_bytes), std::to_string(WallNs())})));
+    return StatusOf(s.Query("INSERT INTO coffre_usage (tenant, bytes) VALUES ($1, 0) "
+                            "ON CONFLICT (tenant) DO NOTHING",
+                            {name}));
+  });
+  if (s.code() == ErrorCode::kAlreadyExists) return AlreadyExistsError("tenant '" + name + "' exists");
+  return s;
+}
+
+Status PgRegistry::SetQuota(const std::string& name, uint64_t quota_bytes) {
+  RETURN_IF_ERROR(CheckQuota(quota_bytes));
+  return Modify([&](PgSession& s) -> Status {
+    ASSIGN_OR_RETURN(PgRows rows,
+                     s.Query("UPDATE coffre_tenants SET quota_bytes = $2 WHERE name = $1 "
+                             "RETURNING name",
+                             {name, std::to_string(quota_bytes)}));
+    if (rows.empty()) return NotFoundError("no tenant '" + name + "'");
+    return Status::Ok();
+  });
+}
+
+Result<std::string> PgRegistry::AddToken(const std::string& tenant, Role role,
+                                         const std::string& repo) {
+  if (!repo.empty()) RETURN_IF_ERROR(ValidateRepoName(repo));
+  // A repeated id (64 random bits) fails the primary key and is retried.
+  for (int attempt = 0;; ++attempt) {
+    const NewToken made = MakeToken();
+    Status s = Modify([&](PgSession& s) -> Status {
+      return StatusOf(s.Query(
+          "INSERT INTO coffre_tokens (id, tenant, role, repo, created_ns, secret_sha256) "
+          "VALUES ($1, $2, $3, $4, $5, $6)",
+          {made.id, tenant, RoleName(role), repo, std::to_string(WallNs()),
+           HexEncode(made.secret_hash)}));
+    });
+    if (s.ok()) return made.token;
+    if (s.code() == ErrorCode::kNotFound) return Err(NotFoundError("no tenant '" + tenant + "'"));
+    if (s.code() != ErrorCode::kAlreadyExists || attempt == 3) return Err(s);
+  }
+}
+
+Status PgRegistry::RevokeToken(const std::string& id) {
+  return Modify([&](PgSession& s) -> Status {
+    ASSIGN_OR_RETURN(PgRows rows,
+                     s.Query("UPDATE coffre_tokens SET revoked = true WHERE id = $1 RETURNING id",
+                             {id}));
+    if (rows.empty()) return NotFoundError("no token with id '" + id + "'");
+    return Status::Ok();
+  });
+}
+
+}  // namespace coffre::vault

@@ -1,0 +1,65 @@
+#include "vault/state/pg_schema.h"
+
+#include <string>
+
+namespace coffre::vault {
+namespace {
+
+// Any constant: the key of the advisory lock that serializes schema
+// creation ("coffre" in ASCII).
+constexpr const char* kSchemaLockKey = "109519540904805";
+
+const char* const kCreate[] = {
+    R"(CREATE TABLE IF NOT EXISTS coffre_meta (
+         key text PRIMARY KEY,
+         value bigint NOT NULL))",
+    R"(CREATE TABLE IF NOT EXISTS coffre_tenants (
+         name text PRIMARY KEY,
+         quota_bytes bigint NOT NULL CHECK (quota_bytes >= 0),
+         created_ns bigint NOT NULL))",
+    R"(CREATE TABLE IF NOT EXISTS coffre_tokens (
+         id text PRIMARY KEY,
+         tenant text NOT NULL REFERENCES coffre_tenants (name),
+         role text NOT NULL,
+         repo text NOT NULL DEFAULT '',
+         created_ns bigint NOT NULL,
+         revoked boolean NOT NULL DEFAULT false,
+         secret_sha256 text NOT NULL))",
+    R"(CREATE TABLE IF NOT EXISTS coffre_usage (
+         tenant text PRIMARY KEY REFERENCES coffre_tenants (name),
+         bytes bigint NOT NULL CHECK (bytes >= 0)))",
+    R"(CREATE TABLE IF NOT EXISTS coffre_audit (
+         id bigserial PRIMARY KEY,
+         time timestamptz NOT NULL,
+         node text NOT NULL,
+         tenant text NOT NULL,
+         token text NOT NULL,
+         action text NOT NULL,
+         repo text NOT NULL,
+         object text NOT NULL,
+         status integer NOT NULL))",
+    "CREATE INDEX IF NOT EXISTS coffre_audit_tenant_time ON coffre_audit (tenant, time)",
+};
+
+}  // namespace
+
+Status EnsurePgSchema(PgClient& db) {
+  return db.Transaction([](PgSession& s) -> Status {
+    RETURN_IF_ERROR(StatusOf(s.Query("SELECT pg_advisory_xact_lock($1::bigint)", {kSchemaLockKey})));
+    for (const char* statement : kCreate) RETURN_IF_ERROR(StatusOf(s.Query(statement)));
+    RETURN_IF_ERROR(StatusOf(s.Query(
+        "INSERT INTO coffre_meta (key, value) VALUES ('schema', $1::bigint), ('generation', 0) "
+        "ON CONFLICT (key) DO NOTHING",
+        {std::to_string(kPgSchemaVersion)})));
+    ASSIGN_OR_RETURN(PgRows rows, s.Query("SELECT value FROM coffre_meta WHERE key = 'schema'"));
+    const std::string found = rows.empty() ? "?" : rows[0][0];
+    if (found != std::to_string(kPgSchemaVersion)) {
+      return UnsupportedVersionError("the shared state's schema is version " + found +
+                                     "; this build reads version " +
+                                     std::to_string(kPgSchemaVersion));
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace coffre::vault
