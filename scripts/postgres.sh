@@ -92,16 +92,10 @@ cmd_start() {
     mkdir -p "$data"
     [[ $(id -u) == 0 ]] && chown postgres: "$data"
     chmod 700 "$data"
-    local pwfile=$run/initpw
-    printf '%s\n' "$password" >"$pwfile"
-    [[ $(id -u) == 0 ]] && chown postgres: "$pwfile"
     as_pg "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
       >"$logs/initdb.log" 2>&1 || { tail -5 "$logs/initdb.log" >&2; die "initdb failed"; }
-    rm -f "$pwfile"
-    umask 077
-    printf '127.0.0.1:%s:coffre:coffre:%s\n' "$port" "$password" >"$passfile"
-    chmod 600 "$passfile"
-    echo "$password" >"$base/password"
+    # The password's one copy: the passfile libpq reads.
+    (umask 077 && printf '127.0.0.1:%s:coffre:coffre:%s\n' "$port" "$password" >"$passfile")
   fi
   as_pg "$bin/pg_ctl" -D "$data" -l "$logs/postgres.log" -w -t "${COFFRE_PG_START_TIMEOUT:-60}" \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $run -c fsync=on" start >/dev/null 2>&1 || {
@@ -111,9 +105,12 @@ cmd_start() {
   # The user and database, once (the user's password is in pgpass).
   if ! as_pg "$bin/psql" -h "$run" -p "$port" -U postgres -Atqc \
     "SELECT 1 FROM pg_roles WHERE rolname = 'coffre'" postgres | grep -q 1; then
-    as_pg "$bin/psql" -h "$run" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 postgres \
-      -c "CREATE ROLE coffre LOGIN PASSWORD '$(<"$base/password")'" \
-      -c "CREATE DATABASE coffre OWNER coffre" >/dev/null || die "cannot create user coffre"
+    # On stdin, so the password is never on a command line (ps shows those).
+    local password
+    password=$(cut -d: -f5- "$passfile")
+    printf "CREATE ROLE coffre LOGIN PASSWORD '%s';\nCREATE DATABASE coffre OWNER coffre;\n" \
+      "$password" | as_pg "$bin/psql" -h "$run" -p "$port" -U postgres -q -v ON_ERROR_STOP=1 \
+      postgres >/dev/null || die "cannot create user coffre"
   fi
   echo "$prog: PostgreSQL on 127.0.0.1:$port; next: source <($0 env $base)"
 }

@@ -4,11 +4,14 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
+#include <iostream>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
+#include "core/base/clock.h"
 #include "core/storage/http_headers.h"
 #include "core/storage/http_status.h"
 #include "vault/api/request_auth.h"
@@ -82,6 +85,17 @@ struct VaultServer::Impl {
     if (!s.ok()) metrics->CountError("audit");
   }
 
+  // At most one line every 10 s: a database that is down would otherwise
+  // write one per request.
+  void LogStateError(const Status& s) {
+    const int64_t now = MonotonicNs();
+    int64_t last = last_state_log_ns.load();
+    if (now - last < 10'000'000'000 || !last_state_log_ns.compare_exchange_strong(last, now))
+      return;
+    std::cerr << "coffre-vault: " << s.message() << std::endl;
+  }
+  std::atomic<int64_t> last_state_log_ns{-10'000'000'000};
+
   // The caller's principal if it may do `need` in `tenant`; else the
   // response is filled (401 or 403) and nullopt returned.
   // A refused write or delete (`action` set) is recorded in the audit log
@@ -91,22 +105,26 @@ struct VaultServer::Impl {
                                      const char* action = nullptr) {
     // A failed re-read keeps the tokens known, unless it has failed so long
     // that a revoked one might pass.
-    if (Status fresh = registry->Refresh(); fresh.code() == ErrorCode::kUnavailable) {
-      Fail(res, fresh);
-      return std::nullopt;
-    }
     const std::string tenant = req.matches[1];
-    auto who = Authenticate(*registry, req.get_header_value("Authorization"));
-    Status allowed = who ? CheckAccess(*who, tenant, req.matches[2], need) : who.error();
-    if (allowed.ok()) return *who;
-    if (!who) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      Fail(res, 401, allowed.message(), "auth");
+    std::optional<Result<Principal>> who;
+    if (Status fresh = registry->Refresh(); fresh.code() == ErrorCode::kUnavailable) {
+      // The reason (a database's address) is for the operator, not for
+      // whoever sent the request.
+      LogStateError(fresh);
+      Fail(res, 503, "the vault cannot check tokens now; try again", "state");
     } else {
-      Fail(res, 403, allowed.message(), "forbidden");
+      who = Authenticate(*registry, req.get_header_value("Authorization"));
+      Status allowed = *who ? CheckAccess(**who, tenant, req.matches[2], need) : who->error();
+      if (allowed.ok()) return **who;
+      if (!*who) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        Fail(res, 401, allowed.message(), "auth");
+      } else {
+        Fail(res, 403, allowed.message(), "forbidden");
+      }
     }
     if (action) {
-      Principal refused{tenant, Role::kRestore, who ? who->token_id : ""};
+      Principal refused{tenant, Role::kRestore, who && *who ? (*who)->token_id : ""};
       const std::string object =
           req.matches.size() > 4 ? req.matches[3].str() + "/" + req.matches[4].str() : "";
       Audit(refused, action, req.matches[2], object, res.status);

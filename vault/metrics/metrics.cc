@@ -9,8 +9,9 @@ namespace {
 // Every error kind of docs/vault-api.md is always rendered, at 0 when it has
 // not happened yet: a series that appears only on the first error makes
 // Prometheus' rate() and alert rules miss that error.
-constexpr const char* kErrorKinds[] = {"auth",     "forbidden", "bad_request", "not_found",
-                                       "conflict", "quota",     "integrity",   "storage"};
+constexpr const char* kErrorKinds[] = {"auth",    "forbidden", "bad_request", "not_found",
+                                       "conflict", "quota",    "integrity",   "storage",
+                                       "state",   "usage",     "audit"};
 
 // Label values in the text format escape backslash, double quote and line
 // feed, and nothing else.

@@ -1,6 +1,7 @@
 #include "vault/state/pg_audit_log.h"
 
 #include <chrono>
+#include <iostream>
 #include <vector>
 
 #include "core/base/clock.h"
@@ -36,7 +37,11 @@ PgAuditLog::~PgAuditLog() {
   }
   wake_.notify_all();
   flusher_.join();
-  (void)Flush();
+  if (Status last = Flush(); !last.ok()) {
+    std::lock_guard lock(mu_);
+    std::cerr << "coffre-vault: audit: " << queue_.size()
+              << " event(s) not recorded at shutdown: " << last.message() << std::endl;
+  }
 }
 
 Status PgAuditLog::Record(const AuditEvent& event) {
@@ -47,8 +52,31 @@ Status PgAuditLog::Record(const AuditEvent& event) {
   return Status::Ok();
 }
 
+Status PgAuditLog::Insert(const std::vector<Queued>& rows) {
+  std::string sql =
+      "INSERT INTO coffre_audit (time, node, tenant, token, action, repo, object, status) VALUES ";
+  std::vector<std::string> params;
+  params.reserve(rows.size() * kColumns);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const size_t p = i * kColumns;
+    sql += (i ? ", (" : "(");
+    for (int c = 1; c <= kColumns; ++c) {
+      sql += "$" + std::to_string(p + c);
+      if (c == 1) sql += "::timestamptz";
+      if (c == kColumns) sql += "::integer";
+      sql += c < kColumns ? ", " : ")";
+    }
+    const AuditEvent& e = rows[i].event;
+    const std::string* columns[] = {&rows[i].time, &node_,  &e.tenant, &e.token_id,
+                                    &e.action,     &e.repo, &e.object};
+    for (const std::string* v : columns) params.push_back(Printable(*v));
+    params.push_back(std::to_string(e.status));
+  }
+  return StatusOf(db_->Query(sql, params));
+}
+
 Status PgAuditLog::Flush() {
-  std::lock_guard flush_lock(flush_mu_);
+  std::lock_guard flushing(flush_mu_);
   for (;;) {
     std::vector<Queued> batch;
     {
@@ -59,36 +87,29 @@ Status PgAuditLog::Flush() {
       }
     }
     if (batch.empty()) return Status::Ok();
-    std::string sql =
-        "INSERT INTO coffre_audit (time, node, tenant, token, action, repo, object, status) VALUES ";
-    std::vector<std::string> params;
-    params.reserve(batch.size() * kColumns);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const size_t p = i * kColumns;
-      sql += (i ? ", (" : "(");
-      for (int c = 1; c <= kColumns; ++c) {
-        sql += "$" + std::to_string(p + c);
-        if (c == 1) sql += "::timestamptz";
-        if (c == kColumns) sql += "::integer";
-        sql += c < kColumns ? ", " : ")";
+    Status s = Insert(batch);
+    if (s.ok()) continue;
+    // The database refused the batch for something in it, not for being
+    // away: row by row, only what it refuses alone is dropped, and said.
+    size_t sent = 0;
+    if (s.code() != ErrorCode::kUnavailable) {
+      for (; sent < batch.size(); ++sent) {
+        Status one = Insert({batch[sent]});
+        if (one.code() == ErrorCode::kUnavailable) {
+          s = one;
+          break;
+        }
+        if (!one.ok()) {
+          std::cerr << "coffre-vault: audit: an event was refused: " << one.message() << std::endl;
+          dropped_.fetch_add(1);
+        }
       }
-      const AuditEvent& e = batch[i].event;
-      const std::string* columns[] = {&batch[i].time, &node_,  &e.tenant, &e.token_id,
-                                      &e.action,      &e.repo, &e.object};
-      for (const std::string* v : columns)
-        params.push_back(Printable(*v));
-      params.push_back(std::to_string(e.status));
+      if (sent == batch.size()) continue;
     }
-    Status s = StatusOf(db_->Query(sql, params));
-    // A batch the database refuses for its content would be refused again:
-    // only one that could not reach it waits for the next try.
-    if (!s.ok() && s.code() != ErrorCode::kUnavailable) return s;
-    if (!s.ok()) {
-      // Put the batch back in front, in order, for the next try.
-      std::lock_guard lock(mu_);
-      for (auto it = batch.rbegin(); it != batch.rend(); ++it) queue_.push_front(std::move(*it));
-      return s;
-    }
+    // Put what is left back in front, in order, for the next try.
+    std::lock_guard lock(mu_);
+    for (size_t i = batch.size(); i-- > sent;) queue_.push_front(std::move(batch[i]));
+    return s;
   }
 }
 

@@ -10,12 +10,14 @@
 // Thread-safety: Record may be called concurrently.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "vault/audit/audit_log.h"
 #include "vault/state/pg_client.h"
@@ -33,8 +35,12 @@ class PgAuditLog final : public AuditLog {
   ~PgAuditLog() override;
 
   Status Record(const AuditEvent& event) override;
-  // Inserts everything queued now; the first error if the database refuses.
+  // Inserts everything queued now. Events the database refuses one by one
+  // (never for being unreachable) are dropped, each said on stderr and
+  // counted in dropped(); an unreachable database keeps the rest queued and
+  // is returned.
   Status Flush();
+  uint64_t dropped() const { return dropped_.load(); }
 
  private:
   struct Queued {
@@ -42,6 +48,8 @@ class PgAuditLog final : public AuditLog {
     AuditEvent event;
   };
   void FlushLoop();
+  // One INSERT of `rows`.
+  Status Insert(const std::vector<Queued>& rows);
 
   PgClient* const db_;
   const std::string node_;
@@ -50,6 +58,7 @@ class PgAuditLog final : public AuditLog {
   std::deque<Queued> queue_;
   bool stopping_ = false;
   std::mutex flush_mu_;  // one insert at a time, so rows keep their order
+  std::atomic<uint64_t> dropped_{0};
   std::thread flusher_;
 };
 

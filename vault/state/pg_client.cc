@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
+
 namespace coffre::vault {
 namespace {
 
@@ -52,8 +54,50 @@ Result<PgRows> Run(pg_conn* conn, const std::string& sql, const std::vector<std:
   return rows;
 }
 
+// What a connection gets unless its conninfo says otherwise: a database
+// host that vanishes without resetting the connection must cost seconds,
+// not the minutes of TCP's retransmissions, or every request thread would
+// wait on it.
+const char* const kDefaults[][2] = {
+    {"connect_timeout", "5"},
+    {"keepalives", "1"},
+    {"keepalives_idle", "10"},
+    {"keepalives_interval", "5"},
+    {"keepalives_count", "3"},
+    {"tcp_user_timeout", "15000"},
+};
+// No statement of ours takes long; one that does is waiting on a lock or a
+// sick server.
+constexpr char kStatementTimeout[] = "SET statement_timeout = 15000";
+
 Result<pg_conn*> Open(const std::string& conninfo) {
-  pg_conn* conn = PQconnectdb(conninfo.c_str());
+  // Parsed here first: libpq's own parse errors quote the text, and the
+  // text may hold a password.
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), &parse_error);
+  if (!parsed) {
+    PQfreemem(parse_error);
+    return Err(InvalidArgumentError(
+        "the shared state's conninfo does not parse (libpq keyword=value or postgresql:// URI)"));
+  }
+  std::vector<const char*> keys, values;
+  for (PQconninfoOption* o = parsed; o->keyword; ++o) {
+    if (!o->val) continue;
+    keys.push_back(o->keyword);
+    values.push_back(o->val);
+  }
+  for (const auto& [key, value] : kDefaults) {
+    bool given = false;
+    for (const char* k : keys) given = given || std::string(k) == key;
+    if (!given) {
+      keys.push_back(key);
+      values.push_back(value);
+    }
+  }
+  keys.push_back(nullptr);
+  values.push_back(nullptr);
+  pg_conn* conn = PQconnectdbParams(keys.data(), values.data(), /*expand_dbname=*/0);
+  PQconninfoFree(parsed);
   if (!conn) return Err(UnavailableError("shared state (PostgreSQL): out of memory"));
   if (PQstatus(conn) != CONNECTION_OK) {
     Status error =
@@ -65,6 +109,11 @@ Result<pg_conn*> Open(const std::string& conninfo) {
   // The server's notices ("relation already exists, skipping") are not
   // for the vault's users; libpq would print them on stderr.
   PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+  auto timeout = Run(conn, kStatementTimeout, {});
+  if (!timeout) {
+    PQfinish(conn);
+    return Err(timeout.error());
+  }
   return conn;
 }
 
@@ -90,7 +139,10 @@ PgClient::~PgClient() {
 Result<pg_conn*> PgClient::Acquire() {
   {
     std::unique_lock lock(mu_);
-    freed_.wait(lock, [&] { return !idle_.empty() || open_ < max_; });
+    if (!freed_.wait_for(lock, std::chrono::seconds(kAcquireTimeoutS),
+                         [&] { return !idle_.empty() || open_ < max_; })) {
+      return Err(UnavailableError("shared state (PostgreSQL): every connection is busy"));
+    }
     if (!idle_.empty()) {
       pg_conn* conn = idle_.back();
       idle_.pop_back();
@@ -130,7 +182,12 @@ Status PgClient::Transaction(const std::function<Status(PgSession&)>& body) {
   PgSession session(conn);
   Status s = StatusOf(session.Query("BEGIN"));
   if (s.ok()) s = body(session);
-  if (s.ok()) s = StatusOf(session.Query("COMMIT"));
+  if (s.ok()) {
+    // On a transaction that failed inside, COMMIT "succeeds" as a ROLLBACK.
+    const bool failed_inside = PQtransactionStatus(conn) != PQTRANS_INTRANS;
+    s = StatusOf(session.Query("COMMIT"));
+    if (s.ok() && failed_inside) s = IoError("shared state (PostgreSQL): the transaction was rolled back");
+  }
   if (!s.ok() && PQstatus(conn) == CONNECTION_OK) (void)session.Query("ROLLBACK");
   Give(conn);
   return s;

@@ -38,9 +38,15 @@ class PgSession {
 
 class PgClient {
  public:
+  static constexpr int kAcquireTimeoutS = 15;
+
   // Connects once to check `conninfo` (libpq's keyword=value or URI form);
   // kUnavailable with the server's reason (unreachable, wrong password, no
-  // such database) if it cannot. At most `max_connections` are open at once.
+  // such database) if it cannot, kInvalidArgument if it does not parse.
+  // Timeouts and TCP keepalives not given in it get defaults of seconds,
+  // and every statement is cancelled after 15 s. At most `max_connections`
+  // are open at once; a query that waits kAcquireTimeoutS for one of them
+  // gets kUnavailable.
   static Result<std::unique_ptr<PgClient>> Connect(const std::string& conninfo,
                                                    size_t max_connections);
   ~PgClient();

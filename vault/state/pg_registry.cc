@@ -1,6 +1,7 @@
 #include "vault/state/pg_registry.h"
 
 #include <cinttypes>
+#include <optional>
 #include <limits>
 
 #include "core/base/bytes.h"
@@ -39,6 +40,7 @@ Result<std::unique_ptr<PgRegistry>> PgRegistry::Open(PgClient* db, int64_t stale
 }
 
 Status PgRegistry::Load() {
+  std::lock_guard load(load_mu_);
   auto fresh = std::make_shared<RegistryState>();
   int64_t generation = 0;
   RETURN_IF_ERROR(db_->Transaction([&](PgSession& s) -> Status {
@@ -48,15 +50,21 @@ Status PgRegistry::Load() {
     if (gen.empty()) return CorruptionError("shared state: no generation in coffre_meta");
     ASSIGN_OR_RETURN(generation, ParseInt(gen[0][0], "generation"));
     ASSIGN_OR_RETURN(PgRows tenants,
-                     s.Query("SELECT name, quota_bytes, created_ns FROM coffre_tenants"));
+                     s.Query("SELECT name, quota_bytes, created_ns, locations, copies "
+                             "FROM coffre_tenants"));
     for (const auto& row : tenants) {
       Tenant t;
       t.name = row[0];
       ASSIGN_OR_RETURN(int64_t quota, ParseInt(row[1], "quota"));
       ASSIGN_OR_RETURN(t.created_ns, ParseInt(row[2], "time"));
+      ASSIGN_OR_RETURN(int64_t copies, ParseInt(row[4], "copies"));
       t.quota_bytes = static_cast<uint64_t>(quota);
       if (!ValidateTenantName(t.name).ok())
         return CorruptionError("shared state: bad tenant name '" + t.name + "'");
+      auto placement = ParsePlacement(row[3].empty() ? "any" : row[3], static_cast<int>(copies));
+      if (!placement)
+        return CorruptionError("shared state: tenant '" + t.name + "': " + placement.error().message());
+      t.placement = *placement;
       fresh->tenants[t.name] = t;
     }
     ASSIGN_OR_RETURN(PgRows tokens,
@@ -81,26 +89,24 @@ Status PgRegistry::Load() {
     }
     return Status::Ok();
   }));
-  std::lock_guard lock(refresh_mu_);
-  // Two loads may cross (a change's and a refresh's): the later generation
-  // stays.
-  if (generation >= generation_) {
-    Install(std::move(fresh));
-    generation_ = generation;
-  }
-  last_check_ns_ = MonotonicNs();
-  last_success_ns_ = last_check_ns_;
-  last_error_ = Status::Ok();
+  // Loads run one at a time (load_mu_), so the last one read the latest
+  // snapshot: it is installed even if its generation is lower (a database
+  // restored from a dump counts from an older number).
+  Install(std::move(fresh));
+  generation_ = generation;
+  failing_since_ns_ = 0;
   return Status::Ok();
 }
 
 Status PgRegistry::Refresh() {
   Status read = Check();
   // Until the state is read again, a token revoked elsewhere may still
-  // pass here: past the limit every request is refused, not just this one.
-  if (MonotonicNs() - last_success_ns_.load() >= stale_limit_ns_) {
+  // pass here: once reads have failed for the limit, every request is
+  // refused, not just this one.
+  const int64_t failing_since = failing_since_ns_.load();
+  if (failing_since != 0 && MonotonicNs() - failing_since >= stale_limit_ns_) {
     return UnavailableError("the shared state cannot be read (" +
-                            (read.ok() ? std::string("no answer yet") : read.message()) +
+                            (read.ok() ? std::string("still failing") : read.message()) +
                             "), so tokens cannot be checked");
   }
   // Within the limit, an unreachable database is an error the server
@@ -117,22 +123,23 @@ Status PgRegistry::Check() {
   if (now - last_check_ns_ < kRefreshIntervalNs) return last_error_;
   last_check_ns_ = now;
   auto gen = db_->Query("SELECT value FROM coffre_meta WHERE key = 'generation'");
-  last_error_ = StatusOf(gen);
-  if (last_error_.ok() && gen->empty()) last_error_ = CorruptionError("shared state: no generation");
-  if (!last_error_.ok()) return last_error_;
-  auto value = ParseInt((*gen)[0][0], "generation");
-  if (!value) return last_error_ = value.error();
-  if (*value == generation_) {
-    last_success_ns_ = now;
-    return Status::Ok();
+  Status read = StatusOf(gen);
+  if (read.ok() && gen->empty()) read = CorruptionError("shared state: no generation");
+  std::optional<int64_t> value;
+  if (read.ok()) {
+    auto parsed = ParseInt((*gen)[0][0], "generation");
+    if (parsed) value = *parsed;
+    else read = parsed.error();
   }
-  lock.unlock();
-  Status loaded = Load();
-  if (!loaded.ok()) {
-    lock.lock();
-    last_error_ = loaded;
+  if (read.ok() && *value != generation_.load()) read = Load();
+  last_error_ = read;
+  if (read.ok()) {
+    failing_since_ns_ = 0;
+  } else {
+    int64_t none = 0;
+    failing_since_ns_.compare_exchange_strong(none, now);
   }
-  return loaded;
+  return read;
 }
 
 Status PgRegistry::Modify(const std::function<Status(PgSession&)>& change) {
@@ -140,7 +147,13 @@ Status PgRegistry::Modify(const std::function<Status(PgSession&)>& change) {
     RETURN_IF_ERROR(change(s));
     return StatusOf(s.Query(kBumpGeneration));
   }));
-  return Load();
+  // The change is made: a failed re-read only delays seeing it here, so
+  // the next Check reads again instead of waiting out its interval.
+  if (!Load().ok()) {
+    std::lock_guard lock(refresh_mu_);
+    last_check_ns_ = 0;
+  }
+  return Status::Ok();
 }
 
 Status PgRegistry::AddTenant(const std::string& name, uint64_t quota_bytes) {
@@ -165,6 +178,18 @@ Status PgRegistry::SetQuota(const std::string& name, uint64_t quota_bytes) {
                      s.Query("UPDATE coffre_tenants SET quota_bytes = $2 WHERE name = $1 "
                              "RETURNING name",
                              {name, std::to_string(quota_bytes)}));
+    if (rows.empty()) return NotFoundError("no tenant '" + name + "'");
+    return Status::Ok();
+  });
+}
+
+Status PgRegistry::SetPlacement(const std::string& name, const Placement& placement) {
+  const std::string locations = placement.locations.empty() ? "" : placement.Describe();
+  return Modify([&](PgSession& s) -> Status {
+    ASSIGN_OR_RETURN(PgRows rows,
+                     s.Query("UPDATE coffre_tenants SET locations = $2, copies = $3::integer "
+                             "WHERE name = $1 RETURNING name",
+                             {name, locations, std::to_string(placement.copies)}));
     if (rows.empty()) return NotFoundError("no tenant '" + name + "'");
     return Status::Ok();
   });

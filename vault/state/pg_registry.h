@@ -5,8 +5,8 @@
 // only when it moved. So a token added or revoked through any node is
 // honoured by every node from its first request one second later at most
 // (plus the time of one query). Authentication answers from memory.
-// If the database cannot be read for kStaleLimit, Refresh returns
-// kUnavailable and the server refuses requests (503) until it can: a
+// Once reads of the database have failed for kStaleLimit, Refresh returns
+// kUnavailable and the server refuses requests (503) until one succeeds: a
 // revoked token must not pass for long because the database is down.
 // Thread-safety: all methods may be called concurrently.
 #pragma once
@@ -34,6 +34,7 @@ class PgRegistry final : public Registry {
 
   Status AddTenant(const std::string& name, uint64_t quota_bytes) override;
   Status SetQuota(const std::string& name, uint64_t quota_bytes) override;
+  Status SetPlacement(const std::string& name, const Placement& placement) override;
   Result<std::string> AddToken(const std::string& tenant, Role role,
                                const std::string& repo = "") override;
   Status RevokeToken(const std::string& id) override;
@@ -51,11 +52,14 @@ class PgRegistry final : public Registry {
 
   PgClient* const db_;
   const int64_t stale_limit_ns_;
-  std::mutex refresh_mu_;  // one refresh at a time; guards what follows
+  std::mutex load_mu_;     // one Load at a time, so the last one installed is the newest
+  std::mutex refresh_mu_;  // one Check at a time; guards the two fields below
   int64_t last_check_ns_ = 0;
   Status last_error_;
-  int64_t generation_ = -1;
-  std::atomic<int64_t> last_success_ns_{0};  // read without the lock by Refresh
+  std::atomic<int64_t> generation_{-1};
+  // When reads began to fail (monotonic), 0 while they succeed; Refresh
+  // reads it without a lock.
+  std::atomic<int64_t> failing_since_ns_{0};
 };
 
 }  // namespace coffre::vault

@@ -16,7 +16,9 @@ const char* const kCreate[] = {
     R"(CREATE TABLE IF NOT EXISTS coffre_tenants (
          name text PRIMARY KEY,
          quota_bytes bigint NOT NULL CHECK (quota_bytes >= 0),
-         created_ns bigint NOT NULL))",
+         created_ns bigint NOT NULL,
+         locations text NOT NULL DEFAULT '',
+         copies integer NOT NULL DEFAULT 1 CHECK (copies >= 1)))",
     R"(CREATE TABLE IF NOT EXISTS coffre_tokens (
          id text PRIMARY KEY,
          tenant text NOT NULL REFERENCES coffre_tenants (name),
@@ -43,7 +45,25 @@ const char* const kCreate[] = {
 
 }  // namespace
 
+namespace {
+
+Status CheckVersion(const std::string& found) {
+  if (found == std::to_string(kPgSchemaVersion)) return Status::Ok();
+  return UnsupportedVersionError("the shared state's schema is version " + found +
+                                 "; this build reads version " +
+                                 std::to_string(kPgSchemaVersion));
+}
+
+}  // namespace
+
 Status EnsurePgSchema(PgClient& db) {
+  // A database that has its schema is only read: a node may run with a
+  // role that cannot create tables, and DDL would lock the audit table.
+  ASSIGN_OR_RETURN(PgRows made, db.Query("SELECT to_regclass('coffre_meta') IS NOT NULL"));
+  if (!made.empty() && made[0][0] == "t") {
+    ASSIGN_OR_RETURN(PgRows rows, db.Query("SELECT value FROM coffre_meta WHERE key = 'schema'"));
+    if (!rows.empty()) return CheckVersion(rows[0][0]);
+  }
   return db.Transaction([](PgSession& s) -> Status {
     RETURN_IF_ERROR(StatusOf(s.Query("SELECT pg_advisory_xact_lock($1::bigint)", {kSchemaLockKey})));
     for (const char* statement : kCreate) RETURN_IF_ERROR(StatusOf(s.Query(statement)));
@@ -52,13 +72,7 @@ Status EnsurePgSchema(PgClient& db) {
         "ON CONFLICT (key) DO NOTHING",
         {std::to_string(kPgSchemaVersion)})));
     ASSIGN_OR_RETURN(PgRows rows, s.Query("SELECT value FROM coffre_meta WHERE key = 'schema'"));
-    const std::string found = rows.empty() ? "?" : rows[0][0];
-    if (found != std::to_string(kPgSchemaVersion)) {
-      return UnsupportedVersionError("the shared state's schema is version " + found +
-                                     "; this build reads version " +
-                                     std::to_string(kPgSchemaVersion));
-    }
-    return Status::Ok();
+    return CheckVersion(rows.empty() ? "?" : rows[0][0]);
   });
 }
 

@@ -1,5 +1,6 @@
 #include "vault/store/object_service.h"
 
+#include <iostream>
 #include <memory>
 
 #include "core/base/bytes.h"
@@ -20,7 +21,15 @@ Result<ObjectService::PutOutcome> ObjectService::Put(const std::string& tenant,
   std::unique_ptr<storage::ObjectWriter> writer;
   if (!exists) {
     auto found = registry_->FindTenant(tenant);
-    RETURN_IF_ERROR(usage_->Reserve(tenant, size, found ? found->quota_bytes : 0));
+    Status reserved = usage_->Reserve(tenant, size, found ? found->quota_bytes : 0);
+    if (!reserved.ok() && reserved.code() != ErrorCode::kNoSpace) {
+      // The ledger's own words (a database's host and port) are for the
+      // operator's log, not for the client.
+      std::cerr << "coffre-vault: usage: " << reserved.message() << std::endl;
+      metrics_->CountError("usage");
+      return Err(UnavailableError("the vault cannot count usage now; try again"));
+    }
+    RETURN_IF_ERROR(reserved);
     auto created = backend->NewWriter(object, size);
     if (!created) {
       Release(tenant, size);
@@ -68,9 +77,22 @@ Result<ObjectService::PutOutcome> ObjectService::Put(const std::string& tenant,
   Status committed = writer->Commit();
   if (committed.code() == ErrorCode::kAlreadyExists) {  // a concurrent upload won
     Release(tenant, size);
+    if (object.kind == ObjectKind::kConfig) {
+      auto stored = backend->Load(object, 0, 0);
+      if (!stored || *stored != config_bytes)
+        return Err(AlreadyExistsError("the repository already has another config"));
+    }
     return PutOutcome::kUnchanged;
   }
-  if (!committed.ok()) return fail(committed);
+  if (!committed.ok()) {
+    writer.reset();
+    // A commit whose answer was lost may have stored the object: then its
+    // bytes stay counted (a count too high is mended by a recount; one too
+    // low would let the quota be passed).
+    auto there = backend->Stat(object);
+    if (!there || *there != size) Release(tenant, size);
+    return Err(committed);
+  }
   return PutOutcome::kCreated;
 }
 

@@ -1,5 +1,6 @@
 #include "vault/tenant/file_registry.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -13,21 +14,28 @@ namespace {
 
 using nlohmann::json;
 
-// Version 2 adds a token's optional "repo"; a file without one is written
-// as version 1, which older builds read.
-constexpr int kFormatVersion = 2;
+// Version 2 adds a token's optional "repo", version 3 a tenant's optional
+// "locations" and "copies" (docs/sovereignty.md). A file is written at the
+// lowest version that holds it, so older builds read what they can honour
+// and refuse what they cannot (a version-2 build would ignore a placement).
+constexpr int kFormatVersion = 3;
 constexpr int kOldestVersion = 1;
 constexpr int64_t kRefreshIntervalNs = 1'000'000'000;
 
 std::string Encode(const std::map<std::string, Tenant>& tenants,
                    const std::map<std::string, RegistryState::StoredToken>& tokens) {
   json tenant_list = json::array();
+  int version = kOldestVersion;
   for (const auto& [name, t] : tenants) {
-    tenant_list.push_back(
-        {{"name", t.name}, {"quota_bytes", t.quota_bytes}, {"created_ns", t.created_ns}});
+    json entry = {{"name", t.name}, {"quota_bytes", t.quota_bytes}, {"created_ns", t.created_ns}};
+    if (!(t.placement == Placement{})) {
+      entry["locations"] = t.placement.locations;
+      entry["copies"] = t.placement.copies;
+      version = 3;
+    }
+    tenant_list.push_back(std::move(entry));
   }
   json token_list = json::array();
-  int version = kOldestVersion;
   for (const auto& [id, t] : tokens) {
     json entry = {{"id", t.info.id},
                   {"tenant", t.info.tenant},
@@ -37,7 +45,7 @@ std::string Encode(const std::map<std::string, Tenant>& tenants,
                   {"secret_sha256", HexEncode(t.secret_hash)}};
     if (!t.info.repo.empty()) {
       entry["repo"] = t.info.repo;
-      version = kFormatVersion;
+      version = std::max(version, 2);
     }
     token_list.push_back(std::move(entry));
   }
@@ -59,13 +67,20 @@ Status Decode(const std::string& text, const std::string& path,
     if (!version.is_number_integer() || version.get<int64_t>() < kOldestVersion ||
         version.get<int64_t>() > kFormatVersion) {
       return UnsupportedVersionError(path + ": registry version " + version.dump() +
-                                     " is not supported (this build reads versions 1 and 2)");
+                                     " is not supported (this build reads versions 1 to 3)");
     }
     for (const json& j : doc.at("tenants")) {
       Tenant t{j.at("name").get<std::string>(), j.at("quota_bytes").get<uint64_t>(),
-               j.at("created_ns").get<int64_t>()};
+               j.at("created_ns").get<int64_t>(), Placement{}};
       if (!ValidateTenantName(t.name).ok() || tenants->count(t.name) != 0) {
         return CorruptionError(path + ": bad or repeated tenant name '" + t.name + "'");
+      }
+      if (j.contains("locations")) {
+        std::string joined;
+        for (const json& l : j.at("locations")) joined += (joined.empty() ? "" : ",") + l.get<std::string>();
+        auto placement = ParsePlacement(joined.empty() ? "any" : joined, j.at("copies").get<int>());
+        if (!placement) return CorruptionError(path + ": tenant '" + t.name + "': " + placement.error().message());
+        t.placement = *placement;
       }
       (*tenants)[t.name] = t;
     }
@@ -168,7 +183,7 @@ Status FileRegistry::AddTenant(const std::string& name, uint64_t quota_bytes) {
   RETURN_IF_ERROR(ValidateTenantName(name));
   return Modify([&](RegistryState& state) -> Status {
     if (state.tenants.count(name) != 0) return AlreadyExistsError("tenant '" + name + "' exists");
-    state.tenants[name] = Tenant{name, quota_bytes, WallNs()};
+    state.tenants[name] = Tenant{name, quota_bytes, WallNs(), Placement{}};
     return Status::Ok();
   });
 }
@@ -178,6 +193,15 @@ Status FileRegistry::SetQuota(const std::string& name, uint64_t quota_bytes) {
     auto it = state.tenants.find(name);
     if (it == state.tenants.end()) return NotFoundError("no tenant '" + name + "'");
     it->second.quota_bytes = quota_bytes;
+    return Status::Ok();
+  });
+}
+
+Status FileRegistry::SetPlacement(const std::string& name, const Placement& placement) {
+  return Modify([&](RegistryState& state) -> Status {
+    auto it = state.tenants.find(name);
+    if (it == state.tenants.end()) return NotFoundError("no tenant '" + name + "'");
+    it->second.placement = placement;
     return Status::Ok();
   });
 }

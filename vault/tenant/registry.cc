@@ -35,6 +35,52 @@ Status ValidateRepoName(std::string_view name) {
   return storage::ValidateVaultName("repository", name);
 }
 
+bool Placement::Allows(const std::string& location) const {
+  return locations.empty() ||
+         std::find(locations.begin(), locations.end(), location) != locations.end();
+}
+
+std::string Placement::Describe() const {
+  if (locations.empty()) return "any";
+  std::string out;
+  for (const std::string& l : locations) out += (out.empty() ? "" : ",") + l;
+  return out;
+}
+
+Status ValidateLocation(std::string_view name) {
+  const bool ok = !name.empty() && name.size() <= 32 && name[0] >= 'a' && name[0] <= 'z' &&
+                  std::all_of(name.begin(), name.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                  });
+  if (ok) return Status::Ok();
+  return InvalidArgumentError("bad location '" + std::string(name) +
+                              "' (1 to 32 of a-z, 0-9, '-', starting with a letter)");
+}
+
+Result<Placement> ParsePlacement(const std::string& locations, int copies) {
+  Placement p;
+  if (locations != "any") {
+    size_t start = 0;
+    while (start <= locations.size()) {
+      const size_t comma = std::min(locations.find(',', start), locations.size());
+      const std::string name = locations.substr(start, comma - start);
+      RETURN_IF_ERROR(ValidateLocation(name));
+      p.locations.push_back(name);
+      start = comma + 1;
+    }
+    std::sort(p.locations.begin(), p.locations.end());
+    if (std::adjacent_find(p.locations.begin(), p.locations.end()) != p.locations.end())
+      return Err(InvalidArgumentError("a location is named twice in '" + locations + "'"));
+  }
+  const int most = p.locations.empty() ? 1 : static_cast<int>(p.locations.size());
+  if (copies < 1 || copies > most) {
+    return Err(InvalidArgumentError("copies must be from 1 to " + std::to_string(most) +
+                                    " (one per location at most)"));
+  }
+  p.copies = copies;
+  return p;
+}
+
 void Registry::Install(std::shared_ptr<const RegistryState> state) {
   std::lock_guard<std::mutex> guard(mu_);
   state_ = std::move(state);

@@ -31,10 +31,32 @@ Result<Role> ParseRole(std::string_view name);
 Status ValidateTenantName(std::string_view name);
 Status ValidateRepoName(std::string_view name);
 
+// Where a tenant's data may be stored (docs/sovereignty.md): the locations
+// ("fr-par", "fr-rbx" ...) a vault must be in to accept it or to be sent a
+// replica of it, and how many copies it must have. No locations: anywhere.
+struct Placement {
+  std::vector<std::string> locations;  // sorted, no repeats
+  int copies = 1;                      // 1 to locations.size() (1 without locations)
+
+  bool Allows(const std::string& location) const;
+  // "fr-par,fr-rbx" ("any" when unrestricted), for messages and listings.
+  std::string Describe() const;
+  bool operator==(const Placement& other) const {
+    return locations == other.locations && copies == other.copies;
+  }
+};
+
+// Location names: 1 to 32 characters of [a-z0-9-], starting with a letter.
+Status ValidateLocation(std::string_view name);
+// "fr-par,fr-rbx" (or "any" for no restriction) and a number of copies,
+// checked: kInvalidArgument for a bad name or copies outside 1..locations.
+Result<Placement> ParsePlacement(const std::string& locations, int copies);
+
 struct Tenant {
   std::string name;
   uint64_t quota_bytes = 0;  // 0: no quota
   int64_t created_ns = 0;
+  Placement placement;
 };
 
 struct TokenInfo {
@@ -78,6 +100,9 @@ class Registry {
   virtual Status AddTenant(const std::string& name, uint64_t quota_bytes) = 0;
   // kNotFound if there is no such tenant.
   virtual Status SetQuota(const std::string& name, uint64_t quota_bytes) = 0;
+  // Sets where the tenant's data may be stored (ParsePlacement checked it).
+  // kNotFound if there is no such tenant.
+  virtual Status SetPlacement(const std::string& name, const Placement& placement) = 0;
   // Creates a token for an existing tenant (kNotFound otherwise), limited
   // to repository `repo` unless it is empty, and returns it whole: the only
   // time the secret is ever shown. kInvalidArgument for a bad repo name.

@@ -194,10 +194,10 @@ TEST_CASE("a second registry on the same file sees new and revoked tokens after 
 
 TEST_CASE("registry refuses an unsupported version and a damaged file", "[unit][vault]") {
   TempDir dir;
-  WriteFile(dir.Sub("v3.json"), R"({"version": 3, "tenants": [], "tokens": []})");
-  auto v3 = FileRegistry::Open(dir.Sub("v3.json"));
-  REQUIRE_FALSE(v3);
-  CHECK(v3.error().code() == ErrorCode::kUnsupportedVersion);
+  WriteFile(dir.Sub("v4.json"), R"({"version": 4, "tenants": [], "tokens": []})");
+  auto v4 = FileRegistry::Open(dir.Sub("v4.json"));
+  REQUIRE_FALSE(v4);
+  CHECK(v4.error().code() == ErrorCode::kUnsupportedVersion);
 
   WriteFile(dir.Sub("bad.json"), R"({"version": 1, "tenants": [)");
   CHECK(FileRegistry::Open(dir.Sub("bad.json")).error().code() == ErrorCode::kCorruption);
@@ -272,6 +272,50 @@ TEST_CASE("roles round-trip through their names", "[unit][vault]") {
   }
   CHECK(ParseRole("Admin").error().code() == ErrorCode::kInvalidArgument);
   CHECK(ParseRole("").error().code() == ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace coffre::vault
+
+namespace coffre::vault {
+namespace {
+
+TEST_CASE("a tenant with a placement is kept as version 3 and read back", "[unit][vault]") {
+  coffre::testing::TempDir dir;
+  auto created = FileRegistry::Create(dir.Sub("tenants.json"));
+  REQUIRE(created);
+  auto& registry = **created;
+  REQUIRE(registry.AddTenant("acme", 0).ok());
+  CHECK(coffre::testing::ReadFile(dir.Sub("tenants.json")).find("\"version\": 1") !=
+        std::string::npos);
+  auto placement = ParsePlacement("fr-rbx,fr-par", 2);
+  REQUIRE(placement);
+  REQUIRE(registry.SetPlacement("acme", *placement).ok());
+  CHECK(registry.SetPlacement("nobody", *placement).code() == ErrorCode::kNotFound);
+  // An older build would ignore the placement: the version makes it refuse.
+  CHECK(coffre::testing::ReadFile(dir.Sub("tenants.json")).find("\"version\": 3") !=
+        std::string::npos);
+  auto reopened = FileRegistry::Open(dir.Sub("tenants.json"));
+  REQUIRE(reopened);
+  const Placement read = (*reopened)->FindTenant("acme")->placement;
+  CHECK(read.locations == std::vector<std::string>{"fr-par", "fr-rbx"});
+  CHECK(read.copies == 2);
+  CHECK(read.Allows("fr-par"));
+  CHECK_FALSE(read.Allows("fr-sbg"));
+  CHECK(read.Describe() == "fr-par,fr-rbx");
+}
+
+TEST_CASE("placements parse and are checked", "[unit][vault]") {
+  CHECK(ParsePlacement("any", 1)->locations.empty());
+  CHECK(ParsePlacement("any", 1)->Allows("anywhere"));
+  CHECK(ParsePlacement("any", 2).error().code() == ErrorCode::kInvalidArgument);
+  CHECK(ParsePlacement("fr-par", 2).error().code() == ErrorCode::kInvalidArgument);
+  CHECK(ParsePlacement("fr-par,fr-par", 1).error().code() == ErrorCode::kInvalidArgument);
+  CHECK(ParsePlacement("fr-par,", 1).error().code() == ErrorCode::kInvalidArgument);
+  CHECK(ParsePlacement("FR-PAR", 1).error().code() == ErrorCode::kInvalidArgument);
+  CHECK(ParsePlacement("fr-par,fr-rbx,fr-sbg", 0).error().code() == ErrorCode::kInvalidArgument);
+  CHECK(ParsePlacement("fr-par,fr-rbx,fr-sbg", 3)->copies == 3);
+  CHECK(ValidateLocation(std::string(33, 'a')).code() == ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "core/base/clock.h"
 #include "tests/support/pg_server.h"
@@ -62,6 +63,8 @@ TEST_CASE("PgRegistry keeps tenants and tokens that another node reads", "[unit]
   CHECK(a.registry->RevokeToken("0123456789abcdef").code() == ErrorCode::kNotFound);
   CHECK(a.registry->SetQuota("acme", uint64_t{1} << 63).code() == ErrorCode::kInvalidArgument);
   REQUIRE(a.registry->SetQuota("acme", 2000).ok());
+  REQUIRE(a.registry->SetPlacement("acme", *ParsePlacement("fr-rbx,fr-par", 2)).ok());
+  CHECK(a.registry->SetPlacement("nobody", Placement{}).code() == ErrorCode::kNotFound);
   auto token = a.registry->AddToken("acme", Role::kBackup, "server1");
   REQUIRE(token);
 
@@ -69,6 +72,7 @@ TEST_CASE("PgRegistry keeps tenants and tokens that another node reads", "[unit]
   Node b = OpenNode(*schema);
   REQUIRE(b.registry->FindTenant("acme"));
   CHECK(b.registry->FindTenant("acme")->quota_bytes == 2000);
+  CHECK(b.registry->FindTenant("acme")->placement == *ParsePlacement("fr-par,fr-rbx", 2));
   auto who = b.registry->Authenticate(*token);
   REQUIRE(who);
   CHECK(who->tenant == "acme");
@@ -127,10 +131,12 @@ TEST_CASE("PgRegistry refuses requests once the database is gone for the stale l
     REQUIRE((*admin)->Query("DROP TABLE coffre_meta CASCADE"));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  Status early = a.registry->Refresh();
+  Status early = a.registry->Refresh();  // the first read that fails
   CHECK_FALSE(early.ok());
   CHECK(early.code() != ErrorCode::kUnavailable);
   CHECK(a.registry->Authenticate(*token));  // still known
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(a.registry->Refresh().code() != ErrorCode::kUnavailable);  // failing 1.1 s < 1.5 s
 
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   Status late = a.registry->Refresh();
@@ -138,6 +144,41 @@ TEST_CASE("PgRegistry refuses requests once the database is gone for the stale l
   CHECK_THAT(late.message(), Catch::Contains("tokens cannot be checked"));
   // Every refresh from then on says so, not only the one that read.
   CHECK(a.registry->Refresh().code() == ErrorCode::kUnavailable);
+}
+
+TEST_CASE("PgRegistry: a node idle past the stale limit is not refused while the database "
+          "answers",
+          "[unit][vault][pg]") {
+  auto schema = TestPgSchema::Make("registry_idle");
+  if (!schema) return;
+  Node a = OpenNode(*schema, /*stale_limit_ns=*/200'000'000);
+  REQUIRE(a.registry->AddTenant("acme", 0).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // idle, past the limit
+  // Many requests at once, one of them reading the generation: none refused.
+  std::vector<std::thread> requests;
+  std::atomic<int> refused{0};
+  for (int i = 0; i < 16; ++i) {
+    requests.emplace_back([&] {
+      if (a.registry->Refresh().code() == ErrorCode::kUnavailable) ++refused;
+    });
+  }
+  for (auto& t : requests) t.join();
+  CHECK(refused == 0);
+}
+
+TEST_CASE("PgRegistry installs a state restored from an older dump", "[unit][vault][pg]") {
+  auto schema = TestPgSchema::Make("registry_restore");
+  if (!schema) return;
+  Node a = OpenNode(*schema);
+  Node b = OpenNode(*schema);
+  REQUIRE(a.registry->AddTenant("acme", 0).ok());
+  auto token = a.registry->AddToken("acme", Role::kRestore);
+  REQUIRE(token);
+  SecondsUntil(b, [&] { return static_cast<bool>(b.registry->Authenticate(*token)); }, 10);
+  // The database goes back to before the token: its counter is lower now.
+  REQUIRE(a.db->Query("DELETE FROM coffre_tokens"));
+  REQUIRE(a.db->Query("UPDATE coffre_meta SET value = 1 WHERE key = 'generation'"));
+  SecondsUntil(b, [&] { return !b.registry->Authenticate(*token); }, 10);
 }
 
 TEST_CASE("PgRegistry refuses a schema newer than this build", "[unit][vault][pg]") {
