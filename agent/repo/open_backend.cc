@@ -1,6 +1,6 @@
 #include "agent/repo/open_backend.h"
 
-#include "agent/remote/vault_backend.h"
+#include "core/storage/vault/vault_backend.h"
 #include "agent/repo/cached_backend.h"
 #include "core/storage/backend_wrapper.h"
 #include "core/storage/local_backend.h"
@@ -43,14 +43,14 @@ std::unique_ptr<storage::Backend> Throttled(std::unique_ptr<storage::Backend> ba
 
 // Network hiccups (resets, timeouts, a vault restarting) are retried; every
 // other error goes straight to the caller.
-std::unique_ptr<storage::Backend> WithRetries(std::unique_ptr<remote::VaultBackend> vault,
+std::unique_ptr<storage::Backend> WithRetries(std::unique_ptr<storage::vault::VaultBackend> vault,
                                               const BackendOptions& options) {
   return std::make_unique<storage::RetryingBackend>(
       std::shared_ptr<storage::Backend>(Throttled(std::move(vault), options)));
 }
 
-remote::VaultOptions VaultOptionsOf(const BackendOptions& options) {
-  remote::VaultOptions out;
+storage::vault::VaultOptions VaultOptionsOf(const BackendOptions& options) {
+  storage::vault::VaultOptions out;
   out.token = options.token;
   out.ca_file = options.ca_file;
   out.transfer = options.transfer;
@@ -63,8 +63,8 @@ Result<std::unique_ptr<storage::Backend>> CreateBackend(const std::string& locat
                                                         const BackendOptions& options) {
   RETURN_IF_ERROR(CheckLocation(location, options));
   if (IsVault(location)) {
-    ASSIGN_OR_RETURN(remote::VaultUrl url, remote::ParseVaultUrl(location));
-    ASSIGN_OR_RETURN(auto vault, remote::VaultBackend::Create(url, VaultOptionsOf(options)));
+    ASSIGN_OR_RETURN(storage::vault::VaultUrl url, storage::vault::ParseVaultUrl(location));
+    ASSIGN_OR_RETURN(auto vault, storage::vault::VaultBackend::Create(url, VaultOptionsOf(options)));
     return WithRetries(std::move(vault), options);
   }
   ASSIGN_OR_RETURN(auto backend, storage::LocalBackend::Create(location));
@@ -75,8 +75,8 @@ Result<std::unique_ptr<storage::Backend>> OpenBackend(const std::string& locatio
                                                       const BackendOptions& options) {
   RETURN_IF_ERROR(CheckLocation(location, options));
   if (IsVault(location)) {
-    ASSIGN_OR_RETURN(remote::VaultUrl url, remote::ParseVaultUrl(location));
-    ASSIGN_OR_RETURN(auto vault, remote::VaultBackend::Open(url, VaultOptionsOf(options)));
+    ASSIGN_OR_RETURN(storage::vault::VaultUrl url, storage::vault::ParseVaultUrl(location));
+    ASSIGN_OR_RETURN(auto vault, storage::vault::VaultBackend::Open(url, VaultOptionsOf(options)));
     std::shared_ptr<storage::Backend> remote = WithRetries(std::move(vault), options);
     if (options.no_cache) return std::unique_ptr<storage::Backend>(
         std::make_unique<storage::BackendWrapper>(std::move(remote)));

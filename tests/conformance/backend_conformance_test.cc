@@ -25,7 +25,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "agent/remote/vault_backend.h"
+#include "core/storage/vault/vault_backend.h"
 #include "core/crypto/hash.h"
 #include "core/storage/backend.h"
 #include "core/storage/fault_backend.h"
@@ -69,12 +69,12 @@ Subject MakeLocal(const std::string& name) {
 Subject MakeVault() {
   static std::atomic<int> repos{0};
   testing::VaultProcess& vault = testing::SharedVault();
-  auto url = remote::ParseVaultUrl(vault.RepoUrl("conformance-" + std::to_string(++repos)));
+  auto url = storage::vault::ParseVaultUrl(vault.RepoUrl("conformance-" + std::to_string(++repos)));
   if (!url) FAIL("ParseVaultUrl: " << url.error().message());
-  remote::VaultOptions options;
+  storage::vault::VaultOptions options;
   options.token = vault.token();
   options.ca_file = vault.ca_file();
-  auto backend = remote::VaultBackend::Create(*url, options);
+  auto backend = storage::vault::VaultBackend::Create(*url, options);
   if (!backend) FAIL("VaultBackend::Create: " << backend.error().message());
   return Subject{"vault", nullptr, std::shared_ptr<Backend>(std::move(*backend))};
 }

@@ -15,6 +15,7 @@
 #include "core/storage/http_headers.h"
 #include "core/storage/http_status.h"
 #include "vault/api/request_auth.h"
+#include "vault/replicate/replication_status.h"
 #include "vault/store/object_service.h"
 
 namespace coffre::vault {
@@ -190,8 +191,11 @@ struct VaultServer::Impl {
 };
 
 void VaultServer::Impl::Routes() {
-  server->Get("/v1/health", [](const Request&, Response& res) {
-    res.set_content("{\"status\":\"ok\"}\n", "application/json");
+  server->Get("/v1/health", [this](const Request&, Response& res) {
+    // The location tells a replicating vault where this one stores
+    // (docs/sovereignty.md); it names no tenant.
+    nlohmann::json health = {{"status", "ok"}, {"location", config.location}};
+    res.set_content(health.dump() + "\n", "application/json");
   });
   server->Get("/metrics", [this](const Request& req, Response& res) { ServeMetrics(req, res); });
   server->Post(kRepoPattern, [this](const Request& req, Response& res) { CreateRepo(req, res); });
@@ -221,7 +225,7 @@ void VaultServer::Impl::CreateRepo(const Request& req, Response& res) {
   auto who = Authorize(req, res, Need::kCreate, "create_repo");
   if (!who) return;
   const std::string repo = req.matches[2];
-  Status s = store->CreateRepo(who->tenant, repo);
+  Status s = objects->CreateRepo(who->tenant, repo);
   if (!s.ok()) {
     Fail(res, s);
   } else {
@@ -342,7 +346,34 @@ void VaultServer::Impl::ServeMetrics(const Request& req, Response& res) {
   std::map<std::string, uint64_t>& stored = *all;
   std::vector<vault::Metrics::TenantUsage> rows;
   for (const Tenant& t : registry->Tenants()) rows.push_back({t.name, stored[t.name], t.quota_bytes});
-  res.set_content(metrics->Render(rows), "text/plain; version=0.0.4");
+  std::string text = metrics->Render(rows);
+  // Replication lag, as the replicate jobs of this data folder last wrote it.
+  const auto replicas = ReadAllReplicationStatus(config.data_dir);
+  if (!replicas.empty()) {
+    std::string objects, bytes, seconds, deletes;
+    for (const ReplicationStatus& r : replicas) {
+      const std::string labels = "{tenant=\"" + r.tenant + "\",to=\"" + r.to + "\"}";
+      objects += "coffre_vault_replication_behind_objects" + labels + " " +
+                 std::to_string(r.objects_behind) + "\n";
+      bytes += "coffre_vault_replication_behind_bytes" + labels + " " +
+               std::to_string(r.bytes_behind) + "\n";
+      const int64_t behind = (WallNs() - (r.synced_as_of_ns ? r.synced_as_of_ns : r.pass_started_ns)) /
+                             1'000'000'000;
+      seconds += "coffre_vault_replication_behind_seconds" + labels + " " +
+                 std::to_string(behind) + "\n";
+      deletes += "coffre_vault_replication_pending_deletes" + labels + " " +
+                 std::to_string(r.pending_deletes.size()) + "\n";
+    }
+    text += "# HELP coffre_vault_replication_behind_objects Objects the replica lacks.\n"
+            "# TYPE coffre_vault_replication_behind_objects gauge\n" + objects +
+            "# HELP coffre_vault_replication_behind_bytes Bytes the replica lacks.\n"
+            "# TYPE coffre_vault_replication_behind_bytes gauge\n" + bytes +
+            "# HELP coffre_vault_replication_behind_seconds Age of the newest state the replica surely has.\n"
+            "# TYPE coffre_vault_replication_behind_seconds gauge\n" + seconds +
+            "# HELP coffre_vault_replication_pending_deletes Deletes waiting for their delay.\n"
+            "# TYPE coffre_vault_replication_pending_deletes gauge\n" + deletes;
+  }
+  res.set_content(text, "text/plain; version=0.0.4");
 }
 
 VaultServer::VaultServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -359,7 +390,7 @@ Result<std::unique_ptr<VaultServer>> VaultServer::Create(const VaultConfig& conf
   impl->usage = state->usage.get();
   impl->store = store;
   impl->objects =
-      std::make_unique<ObjectService>(store, impl->registry, impl->usage, metrics);
+      std::make_unique<ObjectService>(store, impl->registry, impl->usage, metrics, config.location);
   impl->metrics = metrics;
   impl->audit = state->audit.get();
   RETURN_IF_ERROR(ParseListen(config.listen, &impl->host, &impl->port));

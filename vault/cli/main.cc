@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "vault/cli/replicate_commands.h"
 #include "vault/cli/vault_commands.h"
 
 int main(int argc, char** argv) {
@@ -39,7 +40,19 @@ int main(int argc, char** argv) {
   tenant_quota->add_option("name", name, "tenant name")->required();
   tenant_quota->add_option("size", quota, "e.g. 1TiB, or 0")->required();
   tenant_quota->callback([&] { run = [&] { return TenantQuota(data, name, quota); }; });
-  tenants->add_subcommand("list", "list tenants, quotas and usage")->callback([&] {
+  std::string locations;
+  int copies = 1;
+  auto* tenant_placement =
+      tenants->add_subcommand("placement", "set where a tenant's data may be stored");
+  tenant_placement->add_option("name", name, "tenant name")->required();
+  tenant_placement
+      ->add_option("locations", locations, "e.g. fr-par,fr-rbx; \"any\": no restriction")
+      ->required();
+  tenant_placement->add_option("--copies", copies, "copies it must have, one per location at most")
+      ->capture_default_str();
+  tenant_placement->callback(
+      [&] { run = [&] { return TenantPlacement(data, name, locations, copies); }; });
+  tenants->add_subcommand("list", "list tenants, quotas, usage and placement")->callback([&] {
     run = [&] { return TenantList(data); };
   });
 
@@ -61,6 +74,26 @@ int main(int argc, char** argv) {
   auto* usage = app.add_subcommand("usage", "shared usage")->require_subcommand(1);
   usage->add_subcommand("recount", "count every tenant's bytes in the storage again (postgres)")
       ->callback([&] { run = [&] { return UsageRecount(data); }; });
+
+  ReplicateArgs rep;
+  auto* replicate = app.add_subcommand("replicate", "send one tenant's new objects to a replica vault");
+  replicate->add_option("--tenant", rep.tenant, "the tenant")->required();
+  replicate->add_option("--to", rep.to, "the replica vault, https://HOST[:PORT]")->required();
+  replicate->add_option("--token-file", rep.token_file, "an admin token of the tenant there")
+      ->required();
+  replicate->add_option("--cacert", rep.cacert, "PEM certificate to trust for the replica");
+  replicate->add_option("--delete-delay", rep.delete_delay,
+                        "how long an object deleted here waits before it goes there")
+      ->capture_default_str();
+  replicate->add_option("--limit-upload", rep.limit_upload, "bytes per second, e.g. 50MiB");
+  replicate->callback([&] { run = [&] { return Replicate(data, rep); }; });
+  auto* replication = app.add_subcommand("replication", "replication")->require_subcommand(1);
+  bool status_json = false;
+  auto* replication_status =
+      replication->add_subcommand("status", "how far behind each tenant's replica is");
+  replication_status->add_flag("--json", status_json, "as JSON");
+  replication_status->callback(
+      [&] { run = [&] { return ReplicationStatusCommand(data, status_json); }; });
 
   app.add_subcommand("cert", "print the TLS certificate (PEM) for agents' --cacert")
       ->callback([&] { run = [&] { return Cert(data); }; });

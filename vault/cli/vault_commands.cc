@@ -146,6 +146,16 @@ int TenantQuota(const std::string& data, const std::string& name, const std::str
   return s.ok() ? 0 : Fail(s);
 }
 
+int TenantPlacement(const std::string& data, const std::string& name,
+                    const std::string& locations, int copies) {
+  auto placement = ParsePlacement(locations, copies);
+  if (!placement) return Fail(placement.error());
+  auto state = OpenAdminState(data);
+  if (!state) return Fail(state.error());
+  Status s = state->registry->SetPlacement(name, *placement);
+  return s.ok() ? 0 : Fail(s);
+}
+
 int TenantList(const std::string& data) {
   if (Status exists = CheckIsVault(data); !exists.ok()) return Fail(exists);
   auto config = LoadVaultConfig(data);
@@ -157,13 +167,16 @@ int TenantList(const std::string& data) {
   auto usage = state->usage->All();
   if (!usage) return Fail(usage.error());
   TextTable table;
-  table.AddRow({"TENANT", "STORED", "QUOTA", "USED"});
+  table.AddRow({"TENANT", "STORED", "QUOTA", "USED", "PLACEMENT"});
   for (const Tenant& t : state->registry->Tenants()) {
     const uint64_t stored = (*usage)[t.name];
     std::string used = "-";
     if (t.quota_bytes) used = std::to_string(stored * 100 / t.quota_bytes) + "%";
+    const std::string placement =
+        t.placement.Describe() +
+        (t.placement.copies > 1 ? " (" + std::to_string(t.placement.copies) + " copies)" : "");
     table.AddRow({t.name, FormatByteSize(stored),
-                  t.quota_bytes ? FormatByteSize(t.quota_bytes) : "none", used});
+                  t.quota_bytes ? FormatByteSize(t.quota_bytes) : "none", used, placement});
   }
   std::cout << table.Render();
   return 0;

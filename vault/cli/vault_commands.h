@@ -15,6 +15,9 @@ int Init(const std::string& data, const std::vector<std::string>& names,
          const std::string& postgres);
 int TenantAdd(const std::string& data, const std::string& name, const std::string& quota);
 int TenantQuota(const std::string& data, const std::string& name, const std::string& quota);
+// `tenant placement NAME LOCATIONS [--copies N]`: where its data may be.
+int TenantPlacement(const std::string& data, const std::string& name,
+                    const std::string& locations, int copies);
 int TenantList(const std::string& data);
 // Prints the new token alone on stdout.
 // `repo` "": the token reaches every repository of the tenant.

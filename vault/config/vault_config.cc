@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/base/byte_size.h"
+#include "vault/tenant/registry.h"
 
 namespace coffre::vault {
 namespace {
@@ -174,6 +175,10 @@ Status ApplyKey(const std::string& file, const std::string& key, const toml::val
     RETURN_IF_ERROR(RequireString(where, v, &config->metrics_token));
   } else if (key == "node_name") {
     RETURN_IF_ERROR(RequireString(where, v, &config->node_name));
+  } else if (key == "location") {
+    RETURN_IF_ERROR(RequireString(where, v, &config->location));
+    if (Status valid = ValidateLocation(config->location); !valid.ok())
+      return InvalidArgumentError(where + ": " + valid.message());
   } else if (key == "storage") {
     RETURN_IF_ERROR(ApplyTable(file, key, v, config, ApplyStorageKey));
   } else if (key == "state") {
@@ -352,6 +357,11 @@ std::string DefaultVaultToml() {
 
 # This node's name in the shared audit trail; empty: the host's name.
 #node_name = ""
+
+# Where this node stores, e.g. "fr-par": a tenant whose placement does not
+# name it is refused here, and no replica of one is sent here. Empty: no
+# location, so only tenants without a placement are served.
+#location = ""
 
 # Where the repositories are stored. "local": folders under repos/ in the
 # data folder. "s3": one bucket of an S3 server (Ceph RADOS Gateway, or a

@@ -52,6 +52,7 @@ struct VaultConfig {
   int threads = 32;                // requests served at once
   std::string metrics_token;       // "" : /metrics only from loopback
   std::string node_name;            // "" : the host's name (NodeName)
+  std::string location;             // "fr-par"...; "" : none (docs/sovereignty.md)
   StorageConfig storage;
   StateConfig state;
 };

@@ -2,6 +2,8 @@
 // DATA/repos/TENANT/REPO, the embedded default storage.
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <filesystem>
 
 #include "core/storage/local_backend.h"
@@ -54,6 +56,20 @@ class LocalRepoSpace : public RepoSpace {
       }
       return Status::Ok();
     });
+  }
+
+  Result<std::vector<std::string>> Repos(const std::string& tenant) override {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (const auto& repo_dir : fs::directory_iterator(root_ + "/" + tenant, ec)) {
+      const std::string repo = repo_dir.path().filename().string();
+      if (ValidateRepoName(repo).ok() && storage::LocalBackend::Open(PathOf(tenant, repo)))
+        out.push_back(repo);
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory)
+      return Err(ErrnoStatus(ec.value(), "list " + root_ + "/" + tenant));
+    std::sort(out.begin(), out.end());
+    return out;
   }
 
   Status RemoveTemporaries() override {

@@ -14,6 +14,7 @@ Result<ObjectService::PutOutcome> ObjectService::Put(const std::string& tenant,
                                                      const std::string& repo,
                                                      const storage::ObjectName& object,
                                                      uint64_t size, const BodySource& body) {
+  RETURN_IF_ERROR(CheckPlacement(tenant));
   ASSIGN_OR_RETURN(storage::Backend * backend, store_->Find(tenant, repo));
   const bool exists = backend->Stat(object).has_value();
   // A repeated upload is still read and checked, but costs no quota and
@@ -103,6 +104,19 @@ Status ObjectService::Delete(const std::string& tenant, const std::string& repo,
   RETURN_IF_ERROR(backend->Remove(object));
   Release(tenant, size);
   return Status::Ok();
+}
+
+Status ObjectService::CreateRepo(const std::string& tenant, const std::string& repo) {
+  RETURN_IF_ERROR(CheckPlacement(tenant));
+  return store_->CreateRepo(tenant, repo);
+}
+
+Status ObjectService::CheckPlacement(const std::string& tenant) const {
+  auto found = registry_->FindTenant(tenant);
+  if (!found || found->placement.Allows(location_)) return Status::Ok();
+  return PermissionDeniedError("placement: tenant '" + tenant + "' may be stored only in " +
+                               found->placement.Describe() + ", and this vault is in " +
+                               (location_.empty() ? "no declared location" : location_));
 }
 
 void ObjectService::Release(const std::string& tenant, uint64_t bytes) {

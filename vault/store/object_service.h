@@ -23,9 +23,16 @@ namespace coffre::vault {
 
 class ObjectService {
  public:
-  // All four outlive the service.
-  ObjectService(RepoStore* store, Registry* registry, UsageLedger* usage, Metrics* metrics)
-      : store_(store), registry_(registry), usage_(usage), metrics_(metrics) {}
+  // All four outlive the service. `location` is this node's ("" : none):
+  // a tenant whose placement does not allow it is refused here.
+  ObjectService(RepoStore* store, Registry* registry, UsageLedger* usage, Metrics* metrics,
+                std::string location = "")
+      : store_(store), registry_(registry), usage_(usage), metrics_(metrics),
+        location_(std::move(location)) {}
+
+  // Creates an empty repository; kAlreadyExists if there is one;
+  // kPermissionDenied "placement: ..." if the tenant may not be stored here.
+  Status CreateRepo(const std::string& tenant, const std::string& repo);
 
   // Feeds an upload's body to `sink`, piece by piece, until it ends or
   // `sink` returns false. Returns false if the body broke off before its end.
@@ -40,7 +47,8 @@ class ObjectService {
   // tenant's repository. Errors: kNotFound (no such repository), kNoSpace
   // "quota exceeded", kInvalidArgument (a body shorter or longer than
   // `size`; bytes whose SHA-256 is not the name), kAlreadyExists (another
-  // config than the repository's), or the storage's own error. Whatever
+  // config than the repository's), kPermissionDenied (the tenant's
+  // placement excludes this node's location), or the storage's own error. Whatever
   // fails leaves nothing stored and the quota as it was.
   Result<PutOutcome> Put(const std::string& tenant, const std::string& repo,
                          const storage::ObjectName& object, uint64_t size,
@@ -60,11 +68,14 @@ class ObjectService {
   // Gives back a reservation; a ledger that cannot be reached leaves the
   // count high (counted as a "usage" error) until `usage recount`.
   void Release(const std::string& tenant, uint64_t bytes);
+  // kPermissionDenied unless the tenant's placement allows this location.
+  Status CheckPlacement(const std::string& tenant) const;
 
   RepoStore* const store_;
   Registry* const registry_;
   UsageLedger* const usage_;
   Metrics* const metrics_;
+  const std::string location_;
 };
 
 }  // namespace coffre::vault

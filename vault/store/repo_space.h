@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/base/status.h"
 #include "core/storage/backend.h"
@@ -25,6 +26,8 @@ class RepoSpace {
   // The repository's storage; kNotFound if there is none.
   virtual Result<std::unique_ptr<storage::Backend>> Open(const std::string& tenant,
                                                          const std::string& repo) = 0;
+  // The names of the tenant's repositories, sorted.
+  virtual Result<std::vector<std::string>> Repos(const std::string& tenant) = 0;
   // Calls `fn` once per stored object with its tenant and size (what
   // usage is counted from).
   virtual Status Scan(const std::function<void(const std::string& tenant, uint64_t bytes)>& fn) = 0;

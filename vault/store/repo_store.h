@@ -36,6 +36,8 @@ class RepoStore {
   // lives as long as the store.
   Result<storage::Backend*> Find(const std::string& tenant, const std::string& repo);
 
+  // The tenant's repositories, sorted.
+  Result<std::vector<std::string>> Repos(const std::string& tenant) { return space_->Repos(tenant); }
   // Calls `fn` once per stored object with its tenant and size.
   Status Scan(const std::function<void(const std::string& tenant, uint64_t bytes)>& fn) {
     return space_->Scan(fn);

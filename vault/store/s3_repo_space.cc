@@ -60,6 +60,21 @@ class S3RepoSpace : public RepoSpace {
     });
   }
 
+  Result<std::vector<std::string>> Repos(const std::string& tenant) override {
+    // Its keys a page at a time; only the markers' names are kept.
+    const std::string base = prefix_ + "repos/" + tenant + "/";
+    std::vector<std::string> out;
+    RETURN_IF_ERROR(bucket_->List(base, [&](const std::string& key, uint64_t) {
+      const std::string rest = key.substr(base.size());
+      const size_t slash = rest.find('/');
+      if (slash != std::string::npos && rest.substr(slash + 1) == kMarker)
+        out.push_back(rest.substr(0, slash));
+      return Status::Ok();
+    }));
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
   std::string Location() const override { return bucket_->Location() + prefix_; }
 
  private:

@@ -160,3 +160,41 @@ TEST_CASE("uploads of one object at once store it once and count it once", "[uni
 
 }  // namespace
 }  // namespace coffre::vault
+
+namespace coffre::vault {
+namespace {
+
+TEST_CASE("a tenant whose placement excludes this vault's location is refused", "[unit][vault]") {
+  testing::TempDir dir;
+  auto registry = FileRegistry::Create(dir.Sub("tenants.json")).value();
+  REQUIRE(registry->AddTenant("acme", 0).ok());
+  REQUIRE(registry->AddTenant("free", 0).ok());
+  REQUIRE(registry->SetPlacement("acme", *ParsePlacement("fr-par,fr-rbx", 2)).ok());
+  auto store = RepoStore::Open(dir.Sub("repos")).value();
+  auto usage = NodeUsageLedger::Count(*store).value();
+  Metrics metrics;
+  ObjectService sbg(store.get(), registry.get(), usage.get(), &metrics, "fr-sbg");
+  ObjectService nowhere(store.get(), registry.get(), usage.get(), &metrics, "");
+  ObjectService par(store.get(), registry.get(), usage.get(), &metrics, "fr-par");
+
+  Status refused = sbg.CreateRepo("acme", "main");
+  CHECK(refused.code() == ErrorCode::kPermissionDenied);
+  CHECK_THAT(refused.message(), Catch::Contains("fr-par,fr-rbx") && Catch::Contains("fr-sbg"));
+  CHECK(nowhere.CreateRepo("acme", "main").code() == ErrorCode::kPermissionDenied);
+  REQUIRE(par.CreateRepo("acme", "main").ok());
+  CHECK(sbg.CreateRepo("free", "main").ok());  // no placement: anywhere
+
+  // An upload to a repository that exists is refused there too, and
+  // stores nothing.
+  const Bytes data = testing::RandomBytes(1, 100);
+  const ObjectName name{ObjectKind::kData, HexEncode(crypto::Sha256(data))};
+  auto body = [&](const std::function<bool(ByteView)>& sink) { return sink(data); };
+  auto put = sbg.Put("acme", "main", name, data.size(), body);
+  REQUIRE_FALSE(put);
+  CHECK(put.error().code() == ErrorCode::kPermissionDenied);
+  CHECK(usage->All()->count("acme") == 0);
+  REQUIRE(par.Put("acme", "main", name, data.size(), body));
+}
+
+}  // namespace
+}  // namespace coffre::vault

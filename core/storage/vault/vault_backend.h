@@ -33,7 +33,7 @@
 #include "core/storage/backend.h"
 #include "core/storage/transfer_counter.h"
 
-namespace coffre::remote {
+namespace coffre::storage::vault {
 
 // The parts of https://HOST:PORT/TENANT/REPO; of several such URLs joined
 // with ',' (vault nodes sharing one store), `host` and `port` are the
@@ -76,6 +76,11 @@ class VaultBackend : public storage::Backend {
                                                       const VaultOptions& options);
   ~VaultBackend() override;
 
+  // Where the vault says it stores (its health answer's "location", "" if
+  // it declares none): what a replicating vault checks a tenant's
+  // placement against before it sends a byte.
+  static Result<std::string> StorageLocation(const VaultUrl& url, const VaultOptions& options);
+
   Status Save(const storage::ObjectName& object, ByteView data) override;
   Result<Bytes> Load(const storage::ObjectName& object, uint64_t offset,
                      uint64_t length) override;
@@ -110,4 +115,4 @@ class VaultBackend : public storage::Backend {
   std::atomic<size_t> current_{0};
 };
 
-}  // namespace coffre::remote
+}  // namespace coffre::storage::vault

@@ -1,4 +1,4 @@
-#include "agent/remote/vault_backend.h"
+#include "core/storage/vault/vault_backend.h"
 
 #include <httplib.h>
 
@@ -14,7 +14,7 @@
 #include "core/storage/http_status.h"
 #include "core/storage/vault_name.h"
 
-namespace coffre::remote {
+namespace coffre::storage::vault {
 
 using storage::ObjectInfo;
 using storage::ObjectKind;
@@ -252,6 +252,25 @@ Result<std::unique_ptr<VaultBackend>> VaultBackend::Open(const VaultUrl& url,
   }
 }
 
+Result<std::string> VaultBackend::StorageLocation(const VaultUrl& url,
+                                                  const VaultOptions& options) {
+  VaultBackend backend(url, options);
+  const std::string what = "https://" + url.host + ":" + std::to_string(url.port) + "/v1/health";
+  auto lease = backend.Acquire();
+  auto res = lease->Get("/v1/health");
+  if (!res) return Err(lease.Transport(res, what));
+  if (res->status != 200) return Err(StatusOf(*res, what));
+  // {"location":"fr-par","status":"ok"}: one string field, read without a
+  // JSON library (core has none); a name is [a-z0-9-] only.
+  const std::string key = "\"location\":\"";
+  const size_t at = res->body.find(key);
+  if (at == std::string::npos) return std::string();
+  const size_t start = at + key.size();
+  const size_t end = res->body.find('"', start);
+  if (end == std::string::npos) return Err(CorruptionError(what + ": a bad answer"));
+  return res->body.substr(start, end - start);
+}
+
 Result<std::unique_ptr<VaultBackend>> VaultBackend::Create(const VaultUrl& url,
                                                            const VaultOptions& options) {
   std::unique_ptr<VaultBackend> backend(new VaultBackend(url, options));
@@ -427,4 +446,4 @@ Status VaultBackend::List(ObjectKind kind, const std::function<Status(const Obje
   return Status::Ok();
 }
 
-}  // namespace coffre::remote
+}  // namespace coffre::storage::vault

@@ -2,7 +2,7 @@
 // URL, or several joined with ',' naming one repository on vault nodes that
 // share a store; a node that does not answer moves the requests to the
 // next one, so a retry goes on there.
-#include "agent/remote/vault_backend.h"
+#include "core/storage/vault/vault_backend.h"
 
 #include <catch2/catch.hpp>
 
@@ -10,7 +10,7 @@
 #include "core/storage/retry_backend.h"
 #include "tests/support/vault_process.h"
 
-namespace coffre::remote {
+namespace coffre::storage::vault {
 namespace {
 
 TEST_CASE("vault URLs: one or several that name the same repository", "[unit][agent]") {
@@ -69,4 +69,4 @@ TEST_CASE("a vault node that does not answer hands the requests to the next", "[
 }
 
 }  // namespace
-}  // namespace coffre::remote
+}  // namespace coffre::storage::vault
