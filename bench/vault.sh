@@ -47,16 +47,10 @@ while [[ $# -gt 0 ]]; do
     *) echo "vault.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-for b in "$coffre" "$vault"; do
-  [[ -x $b ]] || { echo "vault.sh: $b is not built" >&2; exit 1; }
-done
+source "$here/common.sh"
+bench_prepare vault.sh "$coffre" "$vault"
 work=$(realpath -m "${work:-$here/work/vault-$size}")
 rm -rf "$work" && mkdir -p "$work/logs"
-export COFFRE_PASSWORD=bench-password
-unset COFFRE_REPO COFFRE_TOKEN COFFRE_PASSWORD_FILE
-drop=0
-if sync && (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then drop=1; fi
-drop_caches() { [[ $drop == 1 ]] && sync && echo 3 >/proc/sys/vm/drop_caches; return 0; }
 failed=0
 declare -A wall rss
 
@@ -170,7 +164,7 @@ hwm_mib=$((vault_hwm / 1024))
   echo "- **date**: $(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) CPUs; HEAD $(git -C "$root" rev-parse --short HEAD 2>/dev/null)"
   echo "- **data set**: $size MB requested ($(du -sm --apparent-size "$work/data" | cut -f1) MiB apparent, $(find "$work/data" -type f | wc -l) files); $agents agents of $agent_size MB each"
   echo "- **vault**: \`coffre-vault serve\` on 127.0.0.1 with TLS (self-signed, ECDSA P-256), local storage on the same disk"
-  echo "- **page cache**: $([[ $drop == 1 ]] && echo dropped before each step || echo 'not dropped (not permitted)')"
+  echo "- **page cache**: $([[ $bench_drop == 1 ]] && echo dropped before each step || echo 'not dropped (not permitted)')"
   echo
   echo "| step | wall (s) | peak RSS of coffre (MiB) |"
   echo "|---|---|---|"

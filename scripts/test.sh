@@ -75,4 +75,7 @@ bench/vault.sh --small --coffre build/cli/coffre --vault build/vault/coffre-vaul
 echo "== link benchmark at CI size (12 MB over four shaped links)"
 bench/link.sh --small --coffre build/cli/coffre --vault build/vault/coffre-vault \
   --out build/bench-link-small.md
-echo "== all tests passed; benchmark reports (ratios, not verdicts) in build/bench-small.md, build/bench-vault-small.md and build/bench-link-small.md"
+echo "== replication benchmark at CI size (50 MB between two vaults)"
+bench/replicate.sh --small --coffre build/cli/coffre --vault build/vault/coffre-vault \
+  --out build/bench-replicate-small.md
+echo "== all tests passed; benchmark reports (ratios, not verdicts) in build/bench-small.md, build/bench-vault-small.md, build/bench-link-small.md and build/bench-replicate-small.md"

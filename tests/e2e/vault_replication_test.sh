@@ -7,7 +7,8 @@
 # there and the vault there will not take the tenant's backup, and both
 # refusals are audited. A replication killed mid-way resumes and sends only
 # what is missing; its lag is in `replication status --json` and /metrics.
-# A prune on the primary reaches the replica only after the delete delay.
+# A prune on the primary reaches the replica only after the delete delay,
+# and a replica holding another repository of the same name is left alone.
 # With the primary stopped, a restore from the replica, with a restore
 # token of that site, is bit for bit. Prints SKIP without an S3 server
 # (fails with COFFRE_REQUIRE_S3=1).
@@ -133,6 +134,14 @@ expect_exit 0 replicate rbx "$RBX" --delete-delay 4s
 grep -q "0 delete(s) waiting" "$ERR" || fail "deletes still waiting after the delay: $(cat "$ERR")"
 expect_exit 0 as rbx snapshots --repo "$RBX/acme/main" --json
 [[ $(json_eval 'len(j)') == 1 ]] || fail "the replica still has $(json_eval 'len(j)') snapshots"
+
+step "a replica holding another repository under the same name is not overwritten"
+with_env COFFRE_PASSWORD=another-secret as rbx init --repo "$RBX/acme/other" >/dev/null 2>&1 ||
+  fail "cannot init acme/other on fr-rbx"
+expect_exit 0 as par init --repo "$PAR/acme/other"
+expect_exit --multiline 1 replicate rbx "$RBX"
+one_vault_error
+assert_stderr_has "holds another repository"
 
 step "with fr-par stopped, a restore token of fr-rbx restores bit for bit"
 kill "$PID_PAR"

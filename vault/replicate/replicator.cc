@@ -51,9 +51,11 @@ Status Copy(storage::Backend& from, storage::Backend& to, const Missing& m, Rate
   }
   if (limit) limit->Acquire(bytes.size());
   Status saved = to.Save(m.object, bytes);
-  // Already there (a pass before us got it, or another job): the same
-  // name is the same bytes.
-  if (saved.code() == ErrorCode::kAlreadyExists) return Status::Ok();
+  // The vault answers an object already there with these bytes as a
+  // success; a conflict is a config: another repository has that name there.
+  if (saved.code() == ErrorCode::kAlreadyExists)
+    return AlreadyExistsError("replicate: the replica holds another repository at " +
+                              to.Location() + " (its config differs); nothing more was sent");
   return saved;
 }
 
@@ -119,7 +121,25 @@ Result<ReplicationStatus> Replicate(RepoStore& store, const Tenant& tenant, Audi
       for (const auto& [name, size] : *here) {
         if (!theirs->count(name)) missing.push_back({{kind, name}, size});
       }
-      if (kind == ObjectKind::kConfig) continue;  // never deleted
+      if (kind == ObjectKind::kConfig) {
+        // The same name on both sides must be the same repository, or this
+        // pass would mix two repositories' keys (and, after the delay,
+        // delete the other's): its config says which it is.
+        if (here->count(std::string(storage::kConfigName)) &&
+            theirs->count(std::string(storage::kConfigName))) {
+          const ObjectName config{ObjectKind::kConfig, std::string(storage::kConfigName)};
+          auto mine_bytes = from->Load(config, 0, 0);
+          if (!mine_bytes) return fail(mine_bytes.error());
+          auto their_bytes = there.Load(config, 0, 0);
+          if (!their_bytes) return fail(their_bytes.error());
+          if (*mine_bytes != *their_bytes) {
+            return fail(AlreadyExistsError("replicate: the replica holds another repository at " +
+                                           there.Location() +
+                                           " (its config differs); nothing of it was sent"));
+          }
+        }
+        continue;  // never deleted
+      }
       for (const auto& [name, size] : *theirs) {
         if (!here->count(name)) absent_here.insert(KeyOf(repo, {kind, name}));
       }
