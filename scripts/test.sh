@@ -78,4 +78,7 @@ bench/link.sh --small --coffre build/cli/coffre --vault build/vault/coffre-vault
 echo "== replication benchmark at CI size (50 MB between two vaults)"
 bench/replicate.sh --small --coffre build/cli/coffre --vault build/vault/coffre-vault \
   --out build/bench-replicate-small.md
-echo "== all tests passed; benchmark reports (ratios, not verdicts) in build/bench-small.md, build/bench-vault-small.md, build/bench-link-small.md and build/bench-replicate-small.md"
+echo "== fleet benchmark at CI size (a node on 10k and 30k objects; 8 agents through two nodes)"
+bench/fleet.sh --small --coffre build/cli/coffre --vault build/vault/coffre-vault \
+  --out build/bench-fleet-small.md
+echo "== all tests passed; benchmark reports (ratios, not verdicts) in build/bench-small.md, build/bench-vault-small.md, build/bench-link-small.md, build/bench-replicate-small.md and build/bench-fleet-small.md"

@@ -87,6 +87,10 @@ assert_stderr_has "placement"
 grep -q '"action":"create_repo".*"status":403' "$WORK/sbg/audit.log" ||
   fail "fr-sbg's refusal is not audited: $(cat "$WORK/sbg/audit.log")"
 
+step "before any replica, the tenant is short of its copies, and says so"
+expect_exit 0 "$VAULT" --data "$WORK/par" replication status
+grep -q "^acme: 1 of 2 copies" "$OUT" || fail "replication status: $(cat "$OUT")"
+
 step "a replication killed mid-way resumes and sends only what is missing"
 # The binary itself in the background, so that the kill reaches it.
 "$VAULT" --data "$WORK/par" replicate --tenant acme --token-file "$WORK/rbx.admin" \
@@ -96,13 +100,13 @@ sleep 1
 # One job per tenant at a time: a second is refused while the first runs.
 expect_exit --multiline 1 replicate rbx "$RBX"
 one_vault_error
-assert_stderr_has "another replicate of acme is running"
+assert_stderr_has "another replicate of acme to"
 sleep 1
 kill -KILL "$REP"
 wait "$REP" 2>/dev/null || true
 expect_exit 0 "$VAULT" --data "$WORK/par" replication status --json
-behind=$(json_eval 'j[0]["objects_behind"]')
-done_before=$(json_eval 'j[0]["objects_sent"]')
+behind=$(json_eval '[r for r in j if r["to_location"] == "fr-rbx"][0]["objects_behind"]')
+done_before=$(json_eval '[r for r in j if r["to_location"] == "fr-rbx"][0]["objects_sent"]')
 ((behind > 0)) || fail "the killed pass left nothing behind: $(cat "$OUT")"
 ((done_before > 0)) || fail "the killed pass sent nothing in 2 s: $(cat "$OUT")"
 expect_exit 0 replicate rbx "$RBX"
@@ -112,8 +116,10 @@ echo "   killed after $done_before object(s), $behind behind; the next pass sent
 expect_exit 0 replicate rbx "$RBX"
 grep -q ": 0 object(s)" "$ERR" || fail "a pass with nothing new sent something: $(cat "$ERR")"
 expect_exit 0 "$VAULT" --data "$WORK/par" replication status --json
-[[ $(json_eval 'j[0]["objects_behind"]') == 0 && $(json_eval 'j[0]["to_location"]') == fr-rbx ]] ||
+[[ $(json_eval '[r for r in j if r["to_location"] == "fr-rbx"][0]["objects_behind"]') == 0 && $(json_eval '[r for r in j if r["to_location"] == "fr-rbx"][0]["to_location"]') == fr-rbx ]] ||
   fail "status after the pass: $(cat "$OUT")"
+[[ $(json_eval '[r for r in j if r["to_location"] == "fr-rbx"][0]["copies_made"]') == 2 && $(json_eval '[r for r in j if r["to_location"] == "fr-rbx"][0]["copies_wanted"]') == 2 ]] ||
+  fail "the tenant's copies are not counted: $(cat "$OUT")"
 curl -s --cacert "$WORK/par.pem" "$PAR/metrics" >"$WORK/metrics"
 grep -q "^coffre_vault_replication_behind_objects{tenant=\"acme\",to=\"${RBX%/}\"} 0$" "$WORK/metrics" ||
   fail "no replication lag in /metrics: $(grep replication "$WORK/metrics")"

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -61,17 +62,19 @@ int Replicate(const std::string& data, const ReplicateArgs& args) {
     limit = std::make_unique<RateLimiter>(*rate);
     options.limit = limit.get();
   }
-  options.status_path = ReplicationStatusPath(data, args.tenant);
+  options.status_path = ReplicationStatusPath(data, args.tenant, options.to_host, options.to_port);
   // One job per tenant at a time: two would each write the status of what
   // they saw, and forget the other's pending deletes. The lock goes with
   // the process, however it ends.
   std::error_code ec;
   std::filesystem::create_directories(data + "/replication", ec);
-  const std::string lock_path = data + "/replication/" + args.tenant + ".lock";
+  const std::string lock_path =
+      options.status_path.substr(0, options.status_path.size() - std::string(".json").size()) + ".lock";
   const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0) return Fail(ErrnoStatus(errno, "open " + lock_path));
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
-    return Fail(LockedError("another replicate of " + args.tenant + " is running (" + lock_path + ")"));
+    return Fail(LockedError("another replicate of " + args.tenant + " to " + args.to +
+                            " is running (" + lock_path + ")"));
 
   auto store = RepoStore::Open(*config);
   if (!store) return Fail(store.error());
@@ -90,6 +93,16 @@ int Replicate(const std::string& data, const ReplicateArgs& args) {
 
 int ReplicationStatusCommand(const std::string& data, bool json) {
   const auto all = ReadAllReplicationStatus(data);
+  // Copies: this vault's, plus each replica that a pass has finished.
+  std::map<std::string, int> made;
+  for (const ReplicationStatus& s : all) made[s.tenant] += s.synced_as_of_ns != 0 ? 1 : 0;
+  std::map<std::string, int> wanted;
+  if (auto config = LoadVaultConfig(data)) {
+    if (auto state = OpenVaultState(*config, StateParts::kRegistry)) {
+      for (const Tenant& t : state->registry->Tenants()) wanted[t.name] = t.placement.copies;
+    }
+  }
+  auto copies = [&](const std::string& tenant) { return 1 + made[tenant]; };
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const ReplicationStatus& s : all) {
@@ -103,20 +116,33 @@ int ReplicationStatusCommand(const std::string& data, bool json) {
                      {"seconds_behind",
                       s.synced_as_of_ns ? (WallNs() - s.synced_as_of_ns) / 1'000'000'000 : -1},
                      {"pending_deletes", s.pending_deletes.size()},
+                     {"held", s.held.size()},
                      {"deleted", s.deleted},
+                     {"copies_made", copies(s.tenant)},
+                     {"copies_wanted", wanted.count(s.tenant) ? wanted[s.tenant] : 1},
                      {"last_error", s.last_error}});
     }
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
   TextTable table;
-  table.AddRow({"TENANT", "TO", "LOCATION", "BEHIND", "BYTES", "SYNCED", "DELETES", "ERROR"});
+  table.AddRow({"TENANT", "TO", "LOCATION", "BEHIND", "BYTES", "SYNCED", "DELETES", "COPIES",
+                "ERROR"});
   for (const ReplicationStatus& s : all) {
+    const int want = wanted.count(s.tenant) ? wanted[s.tenant] : 1;
     table.AddRow({s.tenant, s.to, s.to_location, std::to_string(s.objects_behind),
                   FormatByteSize(s.bytes_behind), Ago(s.synced_as_of_ns) + " ago",
-                  std::to_string(s.pending_deletes.size()), s.last_error.empty() ? "-" : s.last_error});
+                  std::to_string(s.pending_deletes.size()),
+                  std::to_string(copies(s.tenant)) + "/" + std::to_string(want),
+                  s.last_error.empty() ? "-" : s.last_error});
   }
   std::cout << table.Render();
+  // A tenant that wants more copies than it has, replicated or not.
+  for (const auto& [tenant, want] : wanted) {
+    if (copies(tenant) < want)
+      std::cout << tenant << ": " << copies(tenant) << " of " << want
+                << " copies (run coffre-vault replicate to a vault of its placement)\n";
+  }
   return 0;
 }
 

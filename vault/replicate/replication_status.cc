@@ -1,9 +1,12 @@
 #include "vault/replicate/replication_status.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 namespace coffre::vault {
 namespace {
@@ -14,8 +17,13 @@ constexpr int kVersion = 1;
 
 }  // namespace
 
-std::string ReplicationStatusPath(const std::string& data_dir, const std::string& tenant) {
-  return data_dir + "/replication/" + tenant + ".json";
+std::string ReplicationStatusPath(const std::string& data_dir, const std::string& tenant,
+                                  const std::string& host, int port) {
+  // A host is a name or an address; ':' and brackets of an IPv6 one are
+  // no characters for a file name.
+  std::string safe;
+  for (char c : host) safe += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
+  return data_dir + "/replication/" + tenant + "@" + safe + "_" + std::to_string(port) + ".json";
 }
 
 Result<ReplicationStatus> ReadReplicationStatus(const std::string& path) {
@@ -86,7 +94,9 @@ std::vector<ReplicationStatus> ReadAllReplicationStatus(const std::string& data_
     if (s) out.push_back(*s);
   }
   std::sort(out.begin(), out.end(),
-            [](const ReplicationStatus& a, const ReplicationStatus& b) { return a.tenant < b.tenant; });
+            [](const ReplicationStatus& a, const ReplicationStatus& b) {
+              return std::tie(a.tenant, a.to) < std::tie(b.tenant, b.to);
+            });
   return out;
 }
 

@@ -1,5 +1,5 @@
 // ReplicationStatus: what `coffre-vault replicate` knows of one tenant's
-// replica, kept in DATA/replication/TENANT.json (format version 1,
+// replica, kept in DATA/replication/TENANT@HOST_PORT.json (format version 1,
 // docs/sovereignty.md "Replication status"): how far behind it is, and the
 // deletes it waits to pass on. `replication status` and /metrics read it.
 // Thread-safety: free functions; one replicate job per tenant writes it.
@@ -35,13 +35,16 @@ struct ReplicationStatus {
   std::string last_error;           // "" after a pass that finished
 };
 
-// DATA/replication/TENANT.json.
-std::string ReplicationStatusPath(const std::string& data_dir, const std::string& tenant);
+// DATA/replication/TENANT@HOST_PORT.json: one file per tenant and replica,
+// so that a tenant with three copies has two replicate jobs side by side.
+std::string ReplicationStatusPath(const std::string& data_dir, const std::string& tenant,
+                                  const std::string& host, int port);
 // kNotFound if absent; kCorruption or kUnsupportedVersion for a bad file.
 Result<ReplicationStatus> ReadReplicationStatus(const std::string& path);
 // Written whole to a temporary file, then renamed over.
 Status WriteReplicationStatus(const std::string& path, const ReplicationStatus& status);
-// Every tenant's, sorted by tenant; files that do not read are skipped.
+// Every tenant's and replica's, sorted by tenant then replica; files that
+// do not read are skipped.
 std::vector<ReplicationStatus> ReadAllReplicationStatus(const std::string& data_dir);
 
 }  // namespace coffre::vault

@@ -28,7 +28,8 @@ TEST_CASE("replication status round-trips and refuses what it cannot read", "[un
   s.pending_deletes = {{"main/data/" + std::string(64, 'a'), 1796300000000000001}};
   s.held = {{"main/index/" + std::string(64, 'b'), 1796300000000000002}};
   s.last_error = "no answer";
-  const std::string path = ReplicationStatusPath(dir.path(), "acme");
+  const std::string path = ReplicationStatusPath(dir.path(), "acme", "::1", 8443);
+  CHECK(path == dir.path() + "/replication/acme@__1_8443.json");
   REQUIRE(WriteReplicationStatus(path, s).ok());
   auto read = ReadReplicationStatus(path);
   REQUIRE(read);
