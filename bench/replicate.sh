@@ -81,7 +81,7 @@ drop_caches
 timed first "${rep[@]}"
 first_s=$secs first_rss=$rss_kb
 sent=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['bytes_sent'])" \
-  "$work/p/data/replication/bench.json")
+  "$work"/p/data/replication/bench@*.json) || die "no replication status"
 drop_caches
 timed second "${rep[@]}"
 second_s=$secs
