@@ -177,7 +177,9 @@ Status ApplyKey(const std::string& file, const std::string& key, const toml::val
     RETURN_IF_ERROR(RequireString(where, v, &config->node_name));
   } else if (key == "location") {
     RETURN_IF_ERROR(RequireString(where, v, &config->location));
-    if (Status valid = ValidateLocation(config->location); !valid.ok())
+    // "" is the default: no location declared.
+    Status valid = config->location.empty() ? Status::Ok() : ValidateLocation(config->location);
+    if (!valid.ok())
       return InvalidArgumentError(where + ": " + valid.message());
   } else if (key == "storage") {
     RETURN_IF_ERROR(ApplyTable(file, key, v, config, ApplyStorageKey));

@@ -112,8 +112,8 @@ TEST_CASE("the default vault.toml parses and yields the defaults", "[unit][vault
   }
   for (const char* key : {"listen", "tls_cert", "tls_key", "audit_log", "max_object_size",
                           "threads", "metrics_token", "type", "endpoint", "bucket",
-                          "credentials_file", "secret_key", "node_name", "conninfo",
-                          "connections"}) {
+                          "credentials_file", "secret_key", "node_name", "location",
+                          "conninfo", "connections"}) {
     INFO(key);
     CHECK(uncommented.find(std::string("\n") + key + " = ") != std::string::npos);
   }
@@ -259,6 +259,7 @@ TEST_CASE("vault config reads a postgres [state] and refuses bad ones", "[unit][
                  "connections");
   RequireRefused("[state]\nconnections = 1000\n", "connections");
   RequireRefused("[state]\nconnection = 4\n", "connection");
+  RequireRefused("location = \"FR PAR\"\n", "location");
 }
 
 TEST_CASE("docs/vault.md shows the vault.toml that init writes", "[unit][vault]") {
