@@ -1,4 +1,5 @@
-# Sourced by the vault benchmarks (bench/vault.sh, bench/replicate.sh): what
+# Sourced by the vault benchmarks (bench/vault.sh, bench/replicate.sh,
+# bench/fleet.sh): what
 # each does before its first step.
 #
 # bench_prepare NAME BIN...: exits with "NAME: BIN is not built" unless each

@@ -63,9 +63,8 @@ done
   { echo "fleet.sh: --objects wants LOW,HIGH with LOW < HIGH" >&2; exit 2; }
 [[ $agents =~ ^[1-9][0-9]*$ && $agent_size =~ ^[1-9][0-9]*$ ]] ||
   { echo "fleet.sh: --agents and --agent-size want positive numbers" >&2; exit 2; }
-for b in "$coffre" "$vault"; do
-  [[ -x $b ]] || { echo "fleet.sh: $b is not built" >&2; exit 1; }
-done
+source "$here/common.sh"
+bench_prepare fleet.sh "$coffre" "$vault"
 missing=()
 for v in COFFRE_S3_ENDPOINT COFFRE_S3_ACCESS_KEY COFFRE_S3_SECRET_KEY COFFRE_PG_CONNINFO; do
   [[ -n ${!v:-} ]] || missing+=("$v")
@@ -80,11 +79,8 @@ done
 region=${COFFRE_S3_REGION:-default}
 work=$(realpath -m "${work:-$here/work/fleet-$mode}")
 rm -rf "$work" && mkdir -p "$work/logs"
-export COFFRE_PASSWORD=bench-password COFFRE_CACHE_DIR=$work/cache
-unset COFFRE_REPO COFFRE_TOKEN COFFRE_TOKEN_FILE COFFRE_CACERT COFFRE_PASSWORD_FILE
-drop=0
-if sync && (echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then drop=1; fi
-drop_caches() { [[ $drop == 1 ]] && sync && echo 3 >/proc/sys/vm/drop_caches; return 0; }
+export COFFRE_CACHE_DIR=$work/cache
+unset COFFRE_TOKEN_FILE COFFRE_CACERT
 began=$SECONDS
 now() { date +%s.%N; }
 since() { printf '%.2f' "$(echo "$(now) - $1" | bc)"; }
@@ -345,7 +341,7 @@ fleet_verdict=$( ((hwm_a < 300 * 1024 && hwm_b < 300 * 1024)) && echo met || ech
   echo "- **storage**: Ceph RGW at $COFFRE_S3_ENDPOINT, bucket \`$bucket\`, prefix \`fleet\`; vault TLS on 127.0.0.1"
   echo "- **bucket size step**: one node, state in files (it lists the whole bucket at start to count usage); filler: objects of $filler_size B of another tenant; the node's work: start, init, backup of $(du -sk --apparent-size "$work/small" | cut -f1) KiB, restore"
   echo "- **agents step**: two nodes, one bucket, state in PostgreSQL (schema \`$schema\`); $agents agents of $agent_size MB of random data each, half through each node"
-  echo "- **page cache**: $([[ $drop == 1 ]] && echo dropped before each step || echo 'not dropped (not permitted)')"
+  echo "- **page cache**: $([[ $bench_drop == 1 ]] && echo dropped before each step || echo 'not dropped (not permitted)')"
   echo
   echo "| step | node ready (s) | backup / restore (s) | node VmHWM after start (MiB) | node peak RSS (MiB) | filler counted (bytes) |"
   echo "|---|---|---|---|---|---|"

@@ -214,10 +214,10 @@ Result<ReplicationStatus> Replicate(RepoStore& store, const Tenant& tenant, Audi
       begin = end;
     }
     // Held objects no longer here (a later prune removed them) wait for nothing.
+    std::set<std::string> still_missing;
+    for (const Missing& m : missing) still_missing.insert(KeyOf(repo, m.object));
     for (auto it = status.held.begin(); it != status.held.end();) {
-      bool wanted = false;
-      for (const Missing& m : missing) wanted = wanted || KeyOf(repo, m.object) == it->first;
-      if (it->first.rfind(mine, 0) == 0 && !wanted) {
+      if (it->first.rfind(mine, 0) == 0 && !still_missing.count(it->first)) {
         it = status.held.erase(it);
       } else {
         ++it;
