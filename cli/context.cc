@@ -78,6 +78,7 @@ Result<repo::BackendOptions> Context::BackendOptions() const {
   options.ca_file = global.cacert;
   options.limit_upload = global.limit_upload;
   options.limit_download = global.limit_download;
+  options.retry_for = std::chrono::seconds(global.retry_for_s);
   options.transfer = transfer;
   options.cache_dir = global.cache_dir;
   options.no_cache = global.no_cache;
@@ -102,6 +103,16 @@ Result<std::unique_ptr<repo::Repository>> Context::OpenRepository() {
   if (auto config = repo::Repository::ReadConfig(*backend); !config) return Err(config.error());
   ASSIGN_OR_RETURN(std::string passphrase, Passphrase());
   return repo::Repository::Open(std::move(backend), AsBytes(passphrase));
+}
+
+void Context::Warn(const std::string& line) const {
+  if (!global.quiet) std::cerr << "coffre: warning: " << line << "\n";
+}
+
+void Context::WarnDamaged(const std::vector<repo::DamagedSnapshot>& damaged) const {
+  for (const auto& d : damaged)
+    Warn("skipped damaged snapshot " + d.id.Hex() + " (" + d.error.message() +
+         "); `coffre forget " + d.id.Short() + "` removes it");
 }
 
 Status Context::ApplyPriority() const {
@@ -203,6 +214,12 @@ void AddGlobalOptions(CLI::App& app, Context& ctx) {
                 "upload at most RATE bytes per second, e.g. 10MiB (0: no limit)");
   AddRateOption(app, "--limit-download", g.limit_download,
                 "download at most RATE bytes per second, e.g. 10MiB (0: no limit)");
+  app.add_option("--retry-for", g.retry_for_s,
+                 "seconds a request keeps being retried while the vault does not answer "
+                 "(or COFFRE_RETRY_FOR; default 300)")
+      ->envname("COFFRE_RETRY_FOR")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0u, 86400u));
   app.add_option_function<int>(
          "--nice", [&ctx](const int& n) { ctx.global.nice = n; },
          "CPU priority of this run, -20..19 (19: yield the most)")

@@ -35,6 +35,7 @@ struct GlobalOptions {
   bool progress = false;
   uint64_t limit_upload = 0;         // --limit-upload, bytes per second; 0: none
   uint64_t limit_download = 0;       // --limit-download, bytes per second; 0: none
+  uint32_t retry_for_s = 300;        // --retry-for, COFFRE_RETRY_FOR
   std::optional<int> nice;           // --nice
   std::optional<IoPriority> ionice;  // --ionice
 };
@@ -66,6 +67,11 @@ struct Context {
   // True if a progress line should be drawn on stderr.
   bool ShowProgress() const;
 
+  // Prints "coffre: warning: LINE" on stderr unless --quiet.
+  void Warn(const std::string& line) const;
+  // One warning per snapshot that cannot be read and was skipped, with how
+  // to get rid of it.
+  void WarnDamaged(const std::vector<repo::DamagedSnapshot>& damaged) const;
   // Prints "coffre: error: MESSAGE" and sets exit_code from the status.
   void Fail(const Status& status);
   // Sets exit_code to `code` (keeps an earlier, worse one).
@@ -95,5 +101,6 @@ void AddKeyCommand(CLI::App& app, Context& ctx);
 void AddForgetCommand(CLI::App& app, Context& ctx);
 void AddPruneCommand(CLI::App& app, Context& ctx);
 void AddAgentCommand(CLI::App& app, Context& ctx);
+void AddRepairCommand(CLI::App& app, Context& ctx);
 
 }  // namespace coffre::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   AddKeyCommand(app, ctx);
   AddForgetCommand(app, ctx);
   AddPruneCommand(app, ctx);
+  AddRepairCommand(app, ctx);
   AddAgentCommand(app, ctx);
 
   InstallSignalHandlers(&ctx.cancel);

@@ -16,7 +16,9 @@ namespace {
 std::optional<format::Snapshot> FindParent(repo::Repository& repo, const std::string& host,
                                            const std::vector<std::string>& paths,
                                            std::optional<ObjectId>* parent_id) {
-  auto all = repo.ListSnapshots();
+  // A damaged snapshot is no parent; check and forget report it.
+  std::vector<repo::DamagedSnapshot> damaged;
+  auto all = repo.ListSnapshots(&damaged);
   if (!all) return std::nullopt;
   for (auto it = all->rbegin(); it != all->rend(); ++it) {
     if (it->snapshot.host == host && it->snapshot.paths == paths) {

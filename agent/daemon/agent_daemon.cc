@@ -136,18 +136,22 @@ void AgentDaemon::StartDueJobs(int64_t now) {
     run->settings = config_.agent;
     Running* raw = run.get();
     busy_repos_[job.repo] = job.name;
+    int failed_before = 0;
     {
       std::lock_guard<std::mutex> guard(mu_);
+      if (auto it = last_runs_.find(job.name); it != last_runs_.end())
+        failed_before = it->second.failures_in_row;
       // Recorded at once, so the schedule moves on; only finished runs are
       // saved, so an agent killed during the job runs it again at start.
       last_runs_[job.name] = LastRun{};
       last_runs_[job.name].started = now;
     }
-    run->thread = std::thread([this, raw, now, limiter = limiter_] {
+    run->thread = std::thread([this, raw, now, failed_before, limiter = limiter_] {
       LastRun result = RunJob(raw->job, raw->settings, log_, &raw->cancel, limiter, {}, &unlocked_);
       // The schedule counts from the daemon's clock, the one it decided by.
       result.started = now;
       result.finished = now + result.duration_ms / 1000;
+      result.failures_in_row = result.outcome == "failure" ? failed_before + 1 : 0;
       {
         std::lock_guard<std::mutex> guard(mu_);
         last_runs_[raw->job.name] = result;
@@ -160,9 +164,14 @@ void AgentDaemon::StartDueJobs(int64_t now) {
 }
 
 int64_t AgentDaemon::NextRunLocked(const JobConfig& job, int64_t now) const {
-  std::optional<int64_t> last;
-  if (auto it = last_runs_.find(job.name); it != last_runs_.end()) last = it->second.started;
-  return NextRunTime(job.schedule, last, status_.since, now);
+  auto it = last_runs_.find(job.name);
+  if (it == last_runs_.end()) return NextRunTime(job.schedule, std::nullopt, status_.since, now);
+  const LastRun& last = it->second;
+  const int64_t scheduled = NextRunTime(job.schedule, last.started, status_.since, now);
+  // A failure that may pass is tried again before the next scheduled run.
+  if (last.finished == 0) return scheduled;
+  auto retry = RetryTime(last.outcome, last.exit_code, last.finished, last.failures_in_row, scheduled);
+  return retry ? std::max(*retry, now) : scheduled;
 }
 
 int64_t AgentDaemon::NextWake(int64_t now) {

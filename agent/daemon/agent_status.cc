@@ -45,7 +45,8 @@ Json EncodeJob(const JobStatus& job) {
                          {"trigger", r->trigger},
                          {"requests", r->requests},
                          {"sent_bytes", r->sent_bytes},
-                         {"received_bytes", r->received_bytes}};
+                         {"received_bytes", r->received_bytes},
+                         {"failures_in_row", r->failures_in_row}};
   }
   return j;
 }
@@ -132,6 +133,7 @@ Result<JobStatus> DecodeJob(const Json& j, const std::string& where) {
     RETURN_IF_ERROR(l.Get("requests", &run.requests));
     RETURN_IF_ERROR(l.Get("sent_bytes", &run.sent_bytes));
     RETURN_IF_ERROR(l.Get("received_bytes", &run.received_bytes));
+    RETURN_IF_ERROR(l.Get("failures_in_row", &run.failures_in_row));
     job.last_run = std::move(run);
   }
   return job;

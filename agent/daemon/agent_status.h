@@ -49,6 +49,9 @@ struct LastRun {
   uint64_t requests = 0;
   uint64_t sent_bytes = 0;
   uint64_t received_bytes = 0;
+  // Failed runs in a row, this one included; 0 if it did not fail. Spaces
+  // the retries of a failing job (RetryTime in scheduler.h).
+  int failures_in_row = 0;
 };
 
 struct JobStatus {

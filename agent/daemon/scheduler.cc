@@ -23,6 +23,19 @@ int64_t NextRunTime(const CalendarSpec& spec, std::optional<int64_t> last_run_st
   return std::max(*next, now);
 }
 
+std::optional<int64_t> RetryTime(const std::string& outcome, int exit_code, int64_t finished,
+                                 int failures_in_row, int64_t next_scheduled) {
+  if (outcome != "failure") return std::nullopt;
+  if (exit_code != 1 && exit_code != 8 && exit_code != 9) return std::nullopt;
+  constexpr int64_t kFirst = 5 * 60;
+  constexpr int64_t kLongest = 2 * 60 * 60;
+  int64_t delay = kFirst;
+  for (int i = 1; i < failures_in_row && delay < kLongest; ++i) delay *= 2;
+  const int64_t at = finished + std::min(delay, kLongest);
+  if (at >= next_scheduled) return std::nullopt;
+  return at;
+}
+
 Result<std::unique_ptr<SystemClock>> SystemClock::Create() {
   const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0) return Err(ErrnoStatus(errno, "eventfd for the agent's clock"));

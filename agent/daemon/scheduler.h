@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "agent/daemon/calendar_spec.h"
@@ -36,6 +37,16 @@ inline constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 // Pure; depends on the process TZ like NextElapse.
 int64_t NextRunTime(const CalendarSpec& spec, std::optional<int64_t> last_run_start, int64_t since,
                     int64_t now);
+
+// When a failed run is tried again, within its schedule. A failure that may
+// pass (exit 1: the vault or the line was down; 8: a lock; 9: no space,
+// which a prune may free) is retried 5 minutes after the run ended, then
+// 10, 20, 40 minutes... (doubling with each failure in a row, at most 2
+// hours), as long as that comes before `next_scheduled`. Any other outcome
+// (success, a partial run, damage, a wrong passphrase or configuration)
+// waits for the schedule: nullopt. Pure.
+std::optional<int64_t> RetryTime(const std::string& outcome, int exit_code, int64_t finished,
+                                 int failures_in_row, int64_t next_scheduled);
 
 // Thread-safety: every method may be called from any thread at any time.
 class Clock {

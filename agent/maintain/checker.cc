@@ -47,14 +47,16 @@ class Checker {
 };
 
 Status Checker::Run() {
-  auto lock = repo::RepoLock::Acquire(repo_, format::LockKind::kRead);
-  if (!lock && lock.error().code() != ErrorCode::kAuthFailed &&
-      lock.error().code() != ErrorCode::kPermissionDenied)
-    return lock.error();
+  ASSIGN_OR_RETURN(auto lock, repo::RepoLock::AcquireForReading(repo_, options_.note));
   RETURN_IF_ERROR(repo_.LoadIndex([this](const std::string& line) { Report(line); }));
   // Condemned packs still exist until a prune sweeps them, and a snapshot
   // may still use them (prune then keeps them): they count as indexed.
   RETURN_IF_ERROR(repo_.IncludeCondemnedPacks([this](const std::string& line) { Report(line); }));
+  // Packs in no index object (an interrupted backup's, or a damaged index
+  // object's) are read from their own headers, so the trees' blobs are
+  // judged by what is stored, not by what an index still says.
+  ASSIGN_OR_RETURN(stats_.unindexed_packs,
+                   repo_.IncludeUnindexedPacks([this](const std::string& line) { Report(line); }));
   RETURN_IF_ERROR(CheckTrees());
   std::map<PackId, uint64_t> stored;
   RETURN_IF_ERROR(CheckPacksExist(&stored));
@@ -127,13 +129,11 @@ Status Checker::CheckPacksExist(std::map<PackId, uint64_t>* stored) {
              " bytes, the index says " + std::to_string(pack.size));
     }
   }
-  for (const auto& [id, size] : *stored) {
-    if (!repo_.index().HasPack(id)) ++stats_.unindexed_packs;
-  }
   if (stats_.unindexed_packs && options_.note)
     options_.note(std::to_string(stats_.unindexed_packs) +
-                  " pack(s) are in no index (left by an interrupted backup; the next "
-                  "backup indexes and reuses them)");
+                  " pack(s) are in no index (left by an interrupted backup, or named by a "
+                  "damaged index object): their own headers were used; the next backup or "
+                  "`coffre repair index` indexes them");
   return Status::Ok();
 }
 

@@ -29,10 +29,15 @@ struct ForgetOptions {
 struct ForgetReport {
   std::vector<RetentionDecision> decisions;  // oldest first; keep = stays
   size_t removed = 0;                        // 0 in a dry run
+  // Snapshots that cannot be read. Rules never judge them (they have no
+  // time); named by id, they are removed like any other (their decision
+  // comes after the readable ones'); otherwise they are kept.
+  std::vector<repo::DamagedSnapshot> damaged;
 };
 
 // kInvalidArgument for both names and a policy, or neither; kNotFound for a
-// name that matches nothing (then nothing is removed).
+// name that matches nothing (then nothing is removed). A damaged snapshot
+// can be named by id or prefix, not reached by "latest".
 Result<ForgetReport> Forget(repo::Repository& repo, const ForgetOptions& options);
 
 // "36h", "7d", "2w", "6m" (30 days), "1y" (365 days), or sums like "1y6m".

@@ -51,7 +51,16 @@ class Pruner {
   // Snapshots first, then the index: every index object a listed snapshot
   // depends on was published before it, so its blobs are all found.
   Status Reload() {
-    ASSIGN_OR_RETURN(std::vector<repo::SnapshotListing> snapshots, repo_.ListSnapshots());
+    std::vector<repo::DamagedSnapshot> damaged;
+    ASSIGN_OR_RETURN(std::vector<repo::SnapshotListing> snapshots, repo_.ListSnapshots(&damaged));
+    // Skipping it would delete the data only it uses, which `repair
+    // snapshots` might still save; forgetting it is the user's decision.
+    if (!damaged.empty())
+      return CorruptionError(
+          "snapshot " + damaged[0].id.Hex() + " cannot be read (" + damaged[0].error.message() +
+          ")" + (damaged.size() > 1 ? " nor " + std::to_string(damaged.size() - 1) + " more" : "") +
+          ": prune would delete the data only damaged snapshots use; forget each one by id "
+          "(`coffre snapshots` names them), then prune again");
     stats_.snapshots = snapshots.size();
     RETURN_IF_ERROR(repo_.LoadIndex(options_.warn));
     RETURN_IF_ERROR(repo_.IncludeCondemnedPacks(options_.warn));

@@ -1,5 +1,7 @@
 #include "agent/repo/open_backend.h"
 
+#include <atomic>
+
 #include "core/storage/vault/vault_backend.h"
 #include "agent/repo/cached_backend.h"
 #include "core/storage/backend_wrapper.h"
@@ -43,10 +45,31 @@ std::unique_ptr<storage::Backend> Throttled(std::unique_ptr<storage::Backend> ba
 
 // Network hiccups (resets, timeouts, a vault restarting) are retried; every
 // other error goes straight to the caller.
+// A wait of a second or more is said, once every 30 s at most (several
+// requests in flight wait for the same vault).
 std::unique_ptr<storage::Backend> WithRetries(std::unique_ptr<storage::vault::VaultBackend> vault,
                                               const BackendOptions& options) {
+  storage::RetryOptions retry;
+  retry.give_up_after = options.retry_for;
+  if (options.retry_for.count() == 0) retry.max_attempts = 1;  // no time: no retry
+  if (options.warn) {
+    auto last_said = std::make_shared<std::atomic<int64_t>>(0);
+    const int64_t give_up_s = options.retry_for.count();
+    retry.on_retry = [warn = options.warn, last_said, give_up_s](const Status& why,
+                                                                std::chrono::microseconds wait) {
+      if (wait < std::chrono::seconds(1)) return;
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::steady_clock::now().time_since_epoch())
+                              .count();
+      int64_t said = last_said->load();
+      if (said != 0 && now - said < 30) return;
+      if (!last_said->compare_exchange_strong(said, now)) return;
+      warn(why.message() + ": retrying (for up to " + std::to_string(give_up_s) +
+           " s per request, --retry-for)");
+    };
+  }
   return std::make_unique<storage::RetryingBackend>(
-      std::shared_ptr<storage::Backend>(Throttled(std::move(vault), options)));
+      std::shared_ptr<storage::Backend>(Throttled(std::move(vault), options)), std::move(retry));
 }
 
 storage::vault::VaultOptions VaultOptionsOf(const BackendOptions& options) {

@@ -6,6 +6,7 @@
 // The stack, outermost first: cache, retries, pacing, the vault.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,7 +33,10 @@ struct BackendOptions {
   std::string cache_dir;
   bool no_cache = false;
   uint64_t cache_max_bytes = uint64_t{4} << 30;
-  std::function<void(const std::string&)> warn;  // problems with the cache
+  std::function<void(const std::string&)> warn;  // problems with the cache, a vault not answering
+  // How long one request to a vault keeps being retried while the vault
+  // does not answer (a restart, a line down) before the run fails.
+  std::chrono::seconds retry_for{300};
   // Counts what crosses the network to a vault, if set (nothing for a
   // local folder).
   std::shared_ptr<storage::TransferCounter> transfer;

@@ -63,13 +63,26 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, format::Lo
   lock.pid = static_cast<uint32_t>(getpid());
   ASSIGN_OR_RETURN(ObjectId id, repo.SaveLockRecord(lock));
   std::unique_ptr<RepoLock> held(new RepoLock(repo, lock, id, timing));
-  if (kind != format::LockKind::kPrune) return held;
 
-  ASSIGN_OR_RETURN(std::vector<LockListing> records, repo.ListLockRecords());
+  auto records = repo.ListLockRecords();
+  if (!records) {
+    // Only a prune needs to know the others; for any other run, the
+    // cleanup below is a courtesy.
+    if (kind == format::LockKind::kPrune) return Err(records.error());
+    return held;
+  }
   const int64_t now = NowNs();
-  for (const LockListing& listing : records) {
+  for (const LockListing& listing : *records) {
     const auto* other = std::get_if<format::Lock>(&listing.record);
-    if (!other || other->kind != format::LockKind::kPrune || other->session == lock.session ||
+    if (!other || other->session == lock.session) continue;
+    // A run killed on this machine left its lock: nobody will ever remove
+    // it but us, and it holds nothing up. Refused removals (a restore
+    // token) leave it to age out.
+    if (WriterGone(*other)) {
+      (void)repo.backend().Remove({ObjectKind::kLock, listing.id.Hex()});
+      continue;
+    }
+    if (kind != format::LockKind::kPrune || other->kind != format::LockKind::kPrune ||
         !IsLive(*other, now, timing))
       continue;
     held.reset();  // removes our object, so the other prune is not held up
@@ -77,6 +90,18 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, format::Lo
                            std::to_string(other->pid) + "): try again when it is done"));
   }
   return held;
+}
+
+Result<std::unique_ptr<RepoLock>> RepoLock::AcquireForReading(
+    Repository& repo, const std::function<void(const std::string&)>& warn) {
+  auto lock = Acquire(repo, format::LockKind::kRead);
+  if (lock) return lock;
+  const ErrorCode code = lock.error().code();
+  if (code == ErrorCode::kUnavailable || code == ErrorCode::kCancelled) return Err(lock.error());
+  if (code != ErrorCode::kAuthFailed && code != ErrorCode::kPermissionDenied && warn)
+    warn("reading without a read lock (" + lock.error().message() +
+         "): a prune started meanwhile could remove data this run reads");
+  return std::unique_ptr<RepoLock>();
 }
 
 RepoLock::RepoLock(Repository& repo, format::Lock lock, ObjectId id, const LockTiming& timing)

@@ -38,8 +38,17 @@ class RepoLock {
   // Saves the first lock object and starts refreshing it. For kPrune, then
   // lists the locks and refuses (kLocked, naming the other's host and pid)
   // if another live prune lock exists, removing its own object first.
+  // Any kind also removes the locks of runs killed on this machine
+  // (WriterGone), so dead runs leave nothing behind.
   static Result<std::unique_ptr<RepoLock>> Acquire(Repository& repo, format::LockKind kind,
                                                    const LockTiming& timing = {});
+  // For runs that only read (restore, check): a read lock, or null where
+  // none can be written (a token that may only read, a full disk, a
+  // read-only mount), so that reading never depends on writing; `warn` is
+  // told why, except for a token that may only read. Only an unavailable
+  // storage or a cancel is an error.
+  static Result<std::unique_ptr<RepoLock>> AcquireForReading(
+      Repository& repo, const std::function<void(const std::string&)>& warn);
   // Stops refreshing and deletes the lock object. A deletion the storage
   // refuses is ignored: the lock then goes stale by itself.
   ~RepoLock();

@@ -101,11 +101,18 @@ Result<std::unique_ptr<Repository>> Repository::Open(
   // slot, and only say why when none opens.
   Status other;
   Status mismatch;
+  std::vector<std::string> damaged;
   for (const std::string& name : slots) {
     auto slot = backend->Load({ObjectKind::kKey, name});
     if (!slot) {
       if (slot.error().code() == ErrorCode::kUnavailable) return Err(slot.error());
       other = slot.error().WithContext("key slot " + name.substr(0, 8));
+      continue;
+    }
+    // A slot is named by its SHA-256: one that does not match is damaged,
+    // and no passphrase could open it.
+    if (ObjectId(crypto::Sha256(*slot)).Hex() != name) {
+      damaged.push_back(name.substr(0, 8));
       continue;
     }
     auto keys = format::OpenKeySlot(*slot, passphrase);
@@ -127,6 +134,15 @@ Result<std::unique_ptr<Repository>> Repository::Open(
   // The passphrase was right for some slot: the config, not the user, is
   // wrong (tampered, or a slot left by an interrupted init).
   if (!mismatch.ok()) return Err(mismatch);
+  if (!damaged.empty()) {
+    std::string names;
+    for (const auto& d : damaged) names += (names.empty() ? "" : ", ") + d;
+    return Err(CorruptionError(
+        "no intact key slot of " + backend->Location() +
+        " opens with this passphrase, and key slot(s) " + names +
+        " are damaged (their bytes do not match their names): if the passphrase was one of "
+        "theirs, open with another passphrase or put back a copy of that slot"));
+  }
   std::string message = "wrong passphrase: no key slot of " + backend->Location() + " opens with it";
   if (!other.ok()) message += " (also: " + other.message() + ")";
   return Err(AuthFailedError(message));
@@ -249,16 +265,45 @@ Result<format::Snapshot> Repository::LoadSnapshot(const ObjectId& id) {
   return std::move(*snapshot);
 }
 
-Result<std::vector<SnapshotListing>> Repository::ListSnapshots() {
+namespace {
+
+// The errors that say a stored snapshot is unreadable for good, as opposed
+// to a storage that failed to deliver it.
+bool IsDamage(const Status& s) {
+  switch (s.code()) {
+    case ErrorCode::kCorruption:
+    case ErrorCode::kUnsupportedVersion:
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kAuthFailed:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Result<std::vector<SnapshotListing>> Repository::ListSnapshots(
+    std::vector<DamagedSnapshot>* damaged) {
   ASSIGN_OR_RETURN(std::vector<std::string> names, storage::ListNames(*backend_, ObjectKind::kSnapshot));
   std::vector<SnapshotListing> out;
   for (const std::string& name : names) {
-    ASSIGN_OR_RETURN(ObjectId id, ObjectId::FromHex(name));
-    auto snapshot = LoadSnapshot(id);
+    auto id = ObjectId::FromHex(name);
+    if (!id) {
+      // A stray file under snapshots/ is not a snapshot, but not one to
+      // hide either: it is reported like a damaged one.
+      if (!damaged) return Err(CorruptionError("snapshots/" + name + " is not a snapshot name"));
+      continue;
+    }
+    auto snapshot = LoadSnapshot(*id);
     // Forgotten between the listing and now (a concurrent forget): gone.
     if (!snapshot && snapshot.error().code() == ErrorCode::kNotFound) continue;
+    if (!snapshot && damaged && IsDamage(snapshot.error())) {
+      damaged->push_back({*id, snapshot.error()});
+      continue;
+    }
     if (!snapshot) return Err(snapshot.error());
-    out.push_back({id, std::move(*snapshot)});
+    out.push_back({*id, std::move(*snapshot)});
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return std::tie(a.snapshot.time_ns, a.id) < std::tie(b.snapshot.time_ns, b.id);
@@ -266,12 +311,22 @@ Result<std::vector<SnapshotListing>> Repository::ListSnapshots() {
   return out;
 }
 
-Result<SnapshotListing> Repository::FindSnapshot(const std::string& spec) {
+Result<SnapshotListing> Repository::FindSnapshot(const std::string& spec,
+                                                 std::vector<DamagedSnapshot>* damaged) {
   if (spec == "latest") {
-    ASSIGN_OR_RETURN(auto all, ListSnapshots());
+    ASSIGN_OR_RETURN(auto all, ListSnapshots(damaged));
+    if (all.empty() && damaged && !damaged->empty())
+      return Err(NotFoundError("the repository has no readable snapshot (" +
+                               std::to_string(damaged->size()) + " damaged)"));
     if (all.empty()) return Err(NotFoundError("the repository has no snapshot yet"));
     return all.back();
   }
+  ASSIGN_OR_RETURN(ObjectId id, ResolveSnapshotId(spec));
+  ASSIGN_OR_RETURN(format::Snapshot snapshot, LoadSnapshot(id));
+  return SnapshotListing{id, std::move(snapshot)};
+}
+
+Result<ObjectId> Repository::ResolveSnapshotId(const std::string& spec) {
   if (spec.size() < 4 || spec.size() > 64 ||
       spec.find_first_not_of("0123456789abcdef") != std::string::npos)
     return Err(InvalidArgumentError("'" + spec +
@@ -285,9 +340,7 @@ Result<SnapshotListing> Repository::FindSnapshot(const std::string& spec) {
   if (matches.size() > 1)
     return Err(InvalidArgumentError("'" + spec + "' matches " + std::to_string(matches.size()) +
                                     " snapshots: give more digits"));
-  ASSIGN_OR_RETURN(ObjectId id, ObjectId::FromHex(matches[0]));
-  ASSIGN_OR_RETURN(format::Snapshot snapshot, LoadSnapshot(id));
-  return SnapshotListing{id, std::move(snapshot)};
+  return ObjectId::FromHex(matches[0]);
 }
 
 }  // namespace coffre::repo

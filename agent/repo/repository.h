@@ -57,6 +57,15 @@ struct SnapshotListing {
   format::Snapshot snapshot;
 };
 
+// A snapshot object that is stored but cannot be read: its bytes do not
+// match its name, it does not open with the repository's keys, it does not
+// decode, or it is of a newer format. It cannot be repaired (it is sealed);
+// `forget` removes it by id.
+struct DamagedSnapshot {
+  ObjectId id;
+  Status error;
+};
+
 class Repository {
  public:
   // Writes config and a first key slot into an empty backend.
@@ -104,6 +113,14 @@ class Repository {
   // snapshot saved by a backup that began before a plan may use them; prune
   // keeps such packs. Call after LoadIndex. Unreadable packs go to `warn`.
   Status IncludeCondemnedPacks(const std::function<void(const std::string&)>& warn = {});
+  // For readers that must get everything back that is still stored
+  // (restore, check, ls): adds, from their own headers, the blobs of every
+  // stored pack the index does not cover: condemned packs, and packs whose
+  // index object is damaged or gone or that an interrupted backup left, so
+  // that a damaged index never blocks a restore. One listing of data/ plus
+  // one header read per such pack; nothing is written. Returns how many
+  // packs it added. Call after LoadIndex; unreadable packs go to `warn`.
+  Result<size_t> IncludeUnindexedPacks(const std::function<void(const std::string&)>& warn = {});
   // Packs named by the prune plans read at the last LoadIndex.
   const std::set<PackId>& condemned() const { return condemned_; }
   // Indexes packs that exist in storage but in no index (left by an
@@ -148,11 +165,20 @@ class Repository {
 
   Result<ObjectId> SaveSnapshot(const format::Snapshot& snapshot);
   Result<format::Snapshot> LoadSnapshot(const ObjectId& id);
-  // All snapshots, oldest first. A snapshot that cannot be read is an error.
-  Result<std::vector<SnapshotListing>> ListSnapshots();
-  // "latest", a full id, or a unique prefix of at least 4 hex digits.
-  // kNotFound if none matches, kInvalidArgument if ambiguous.
-  Result<SnapshotListing> FindSnapshot(const std::string& spec);
+  // All snapshots that can be read, oldest first. With `damaged`, each one
+  // that cannot be read (DamagedSnapshot) is added there and left out;
+  // without it, the first one is an error. Storage errors always return.
+  Result<std::vector<SnapshotListing>> ListSnapshots(
+      std::vector<DamagedSnapshot>* damaged = nullptr);
+  // "latest" (the newest snapshot that can be read; damaged ones go to
+  // `damaged` as ListSnapshots puts them), a full id, or a unique prefix of
+  // at least 4 hex digits. kNotFound if none matches, kInvalidArgument if
+  // ambiguous, the snapshot's own error if the one named is damaged.
+  Result<SnapshotListing> FindSnapshot(const std::string& spec,
+                                       std::vector<DamagedSnapshot>* damaged = nullptr);
+  // The id of the stored snapshot `spec` (a full id or a unique prefix)
+  // names, without reading it: for forgetting a damaged snapshot.
+  Result<ObjectId> ResolveSnapshotId(const std::string& spec);
 
   Result<std::vector<KeySlotListing>> ListKeys();
   Result<ObjectId> AddKey(ByteView passphrase, const std::string& label,
@@ -171,6 +197,10 @@ class Repository {
   // A blob's sealed bytes: read alone, or, where the backend asks for
   // read-ahead, with the stretch of pack after it (kept in read_cache_).
   Result<Bytes> ReadSealed(const BlobLocation& loc);
+  // Adds to index() the headers of the stored packs `wanted` picks; the
+  // count added, or a storage error.
+  Result<size_t> IncludeStoredPacks(const std::function<bool(const PackId&)>& wanted,
+                                    const std::function<void(const std::string&)>& warn);
 
   std::unique_ptr<storage::Backend> backend_;
   format::Config config_;

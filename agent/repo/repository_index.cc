@@ -112,20 +112,38 @@ Status Repository::LoadIndex(const std::function<void(const std::string&)>& warn
 
 Status Repository::IncludeCondemnedPacks(const std::function<void(const std::string&)>& warn) {
   if (condemned_.empty()) return Status::Ok();
-  std::set<PackId> wanted = condemned_;
-  return backend_->List(ObjectKind::kData, [&](const storage::ObjectInfo& info) -> Status {
+  auto added = IncludeStoredPacks([this](const PackId& id) { return condemned_.count(id) != 0; },
+                                  warn);
+  return added ? Status::Ok() : added.error();
+}
+
+Result<size_t> Repository::IncludeUnindexedPacks(
+    const std::function<void(const std::string&)>& warn) {
+  return IncludeStoredPacks([this](const PackId& id) { return !index_.HasPack(id); }, warn);
+}
+
+Result<size_t> Repository::IncludeStoredPacks(const std::function<bool(const PackId&)>& wanted,
+                                              const std::function<void(const std::string&)>& warn) {
+  // Listed first, read after: the headers are read outside the listing.
+  std::vector<std::pair<PackId, uint64_t>> picked;
+  RETURN_IF_ERROR(backend_->List(ObjectKind::kData, [&](const storage::ObjectInfo& info) {
     auto id = PackId::FromHex(info.name);
-    if (!id || !wanted.count(*id)) return Status::Ok();
-    auto pack = ReadPackHeader(*id, info.size);
+    if (id && wanted(*id)) picked.emplace_back(*id, info.size);
+    return Status::Ok();
+  }));
+  size_t added = 0;
+  for (const auto& [id, size] : picked) {
+    auto pack = ReadPackHeader(id, size);
     if (!pack) {
-      if (Vanished(pack.error())) return Status::Ok();  // swept meanwhile
-      if (pack.error().code() == ErrorCode::kUnavailable) return pack.error();
+      if (Vanished(pack.error())) continue;  // swept meanwhile
+      if (pack.error().code() == ErrorCode::kUnavailable) return Err(pack.error());
       if (warn) warn(pack.error().message());
-      return Status::Ok();
+      continue;
     }
     index_.AddPack(*pack);  // keeps the locations already known
-    return Status::Ok();
-  });
+    ++added;
+  }
+  return added;
 }
 
 Result<format::IndexedPack> Repository::ReadPackHeader(const PackId& id, uint64_t size) {

@@ -402,12 +402,11 @@ Result<RestoreStats> RunRestore(repo::Repository& repo, const format::Snapshot& 
 
   // A read lock keeps a prune from deleting packs this restore reads; a
   // vault token that may only read cannot take one, and the restore goes on.
-  auto lock = repo::RepoLock::Acquire(repo, format::LockKind::kRead);
-  if (!lock && lock.error().code() != ErrorCode::kAuthFailed &&
-      lock.error().code() != ErrorCode::kPermissionDenied)
-    return Err(lock.error());
+  ASSIGN_OR_RETURN(auto lock, repo::RepoLock::AcquireForReading(repo, options.note));
   RETURN_IF_ERROR(repo.LoadIndex(options.warn));
-  RETURN_IF_ERROR(repo.IncludeCondemnedPacks(options.warn));
+  // Condemned packs, and packs a damaged or lost index object no longer
+  // covers, are read from their own headers.
+  if (auto added = repo.IncludeUnindexedPacks(options.warn); !added) return Err(added.error());
   // Writing is mostly waiting on the disk: a few more threads than cores;
   // reading from a vault, mostly waiting on round trips: as many as it says.
   size_t threads = options.threads ? options.threads

@@ -33,7 +33,8 @@ struct RestoreOptions {
   std::vector<std::string> include;  // absolute paths inside the snapshot; empty: all
   size_t threads = 0;                // 0: a default suited to disks and cores
   const std::atomic<bool>* cancel = nullptr;
-  std::function<void(const std::string&)> warn;
+  std::function<void(const std::string&)> warn;  // damage: what could not be restored exactly
+  std::function<void(const std::string&)> note;  // the rest (restoring without a read lock)
 };
 
 struct RestoreStats {

@@ -50,6 +50,13 @@ void RunForget(Context& ctx, const ForgetArgs& args) {
   if (!repo) return ctx.Fail(repo.error());
   auto report = maintain::Forget(**repo, options);
   if (!report) return ctx.Fail(report.error().WithContext("forget"));
+  for (const auto& d : report->damaged) {
+    bool named = false;
+    for (const auto& decision : report->decisions) named |= decision.id == d.id.Hex() && !decision.keep;
+    if (!named)
+      ctx.Warn("snapshot " + d.id.Hex() + " is damaged (" + d.error.message() +
+               "): no rule judges it; `coffre forget " + d.id.Short() + "` removes it");
+  }
 
   size_t going = 0;
   for (const auto& d : report->decisions) going += d.keep ? 0 : 1;

@@ -123,10 +123,12 @@ void AddLsCommand(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, args] {
     auto repo = ctx.OpenRepository();
     if (!repo) return ctx.Fail(repo.error());
-    auto snap = (*repo)->FindSnapshot(args->snapshot);
+    std::vector<repo::DamagedSnapshot> damaged;
+    auto snap = (*repo)->FindSnapshot(args->snapshot, &damaged);
+    ctx.WarnDamaged(damaged);
     if (!snap) return ctx.Fail(snap.error());
     if (Status s = (*repo)->LoadIndex(); !s.ok()) return ctx.Fail(s);
-    if (Status s = (*repo)->IncludeCondemnedPacks(); !s.ok()) return ctx.Fail(s);
+    if (auto added = (*repo)->IncludeUnindexedPacks(); !added) return ctx.Fail(added.error());
     Lister lister(**repo, ctx, *args);
     Status s = lister.Run(snap->snapshot.root);
     if (!s.ok()) ctx.Fail(s);

@@ -26,13 +26,16 @@ void RunRestoreCommand(Context& ctx, const RestoreArgs& args) {
   }
   auto repo = ctx.OpenRepository();
   if (!repo) return ctx.Fail(repo.error());
-  auto snap = (*repo)->FindSnapshot(args.snapshot);
+  std::vector<repo::DamagedSnapshot> damaged;
+  auto snap = (*repo)->FindSnapshot(args.snapshot, &damaged);
+  ctx.WarnDamaged(damaged);
   if (!snap) return ctx.Fail(snap.error());
   restore::RestoreOptions options;
   options.target = args.target;
   options.include = args.paths;
   options.cancel = &ctx.cancel;
   options.warn = [](const std::string& line) { std::cerr << "coffre: error: " << line << std::endl; };
+  options.note = [&ctx](const std::string& line) { ctx.Warn(line); };
   auto stats = restore::RunRestore(**repo, snap->snapshot, options);
   if (!stats) return ctx.Fail(stats.error().WithContext("restore failed"));
   if (ctx.global.json) {

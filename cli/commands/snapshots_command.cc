@@ -33,8 +33,10 @@ Json SnapshotJson(const repo::SnapshotListing& l) {
 void RunSnapshots(Context& ctx) {
   auto repo = ctx.OpenRepository();
   if (!repo) return ctx.Fail(repo.error());
-  auto all = (*repo)->ListSnapshots();
+  std::vector<repo::DamagedSnapshot> damaged;
+  auto all = (*repo)->ListSnapshots(&damaged);
   if (!all) return ctx.Fail(all.error());
+  ctx.WarnDamaged(damaged);
   if (ctx.global.json) {
     Json out = Json::array();
     for (const auto& l : *all) out.push_back(SnapshotJson(l));
@@ -54,7 +56,9 @@ void RunSnapshots(Context& ctx) {
                   HumanBytes(l.snapshot.stats.bytes), join(l.snapshot.paths, " ")});
   }
   std::cout << table.Render();
-  std::printf("%zu snapshot(s)\n", all->size());
+  std::printf("%zu snapshot(s)", all->size());
+  if (!damaged.empty()) std::printf(", %zu damaged (not listed)", damaged.size());
+  std::printf("\n");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "core/storage/local_backend.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 
 #include "core/crypto/random.h"
 #include "core/storage/posix_file.h"
@@ -22,6 +24,11 @@ using posix::Fd;
 // business: folders and files are private to the repository's owner.
 constexpr int kDirMode = 0700;
 constexpr int kFileMode = 0600;
+// A file in tmp/ is its writer's while the writer holds an flock on it; one
+// nobody locks is a dead writer's once it is this old (the age covers the
+// instant between creating the file and locking it). Where flock is not
+// supported, only the hour tells.
+constexpr time_t kUnlockedTmpSeconds = 10;
 constexpr time_t kStaleTmpSeconds = 60 * 60;
 constexpr const char* kTmp = "tmp";
 // Folders whose presence makes a folder a repository before its config is
@@ -80,19 +87,30 @@ Status RenameNoReplace(const std::string& from, const std::string& to,
   return ErrnoStatus(err, "rename " + from + " to " + to);
 }
 
-// Removes what a crash left in tmp/; best effort, a failure only leaves
-// garbage for the next Open.
+// True if no process holds a lock on the file at `path` (its writer is
+// gone); nullopt where the filesystem cannot say.
+std::optional<bool> Unlocked(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return std::nullopt;
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) return true;
+  if (errno == EWOULDBLOCK) return false;
+  return std::nullopt;
+}
+
+// Removes what dead writers left in tmp/: files no process locks, and any
+// file older than an hour where locks say nothing. Best effort: a failure
+// only leaves garbage for the next Open.
 void RemoveStaleTemps(const std::string& tmp_dir) {
   auto names = posix::ReadDirNames(tmp_dir);
   if (!names) return;
-  const time_t cutoff = ::time(nullptr) - kStaleTmpSeconds;
+  const time_t now = ::time(nullptr);
   for (const std::string& name : *names) {
     std::string path = tmp_dir + "/" + name;
     struct stat st;
-    if (::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_mtime < cutoff) {
-      ::unlink(path.c_str());
-    }
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (st.st_mtime >= now - kUnlockedTmpSeconds) continue;
+    const std::optional<bool> unlocked = Unlocked(path);
+    if (unlocked ? *unlocked : st.st_mtime < now - kStaleTmpSeconds) ::unlink(path.c_str());
   }
 }
 
@@ -206,8 +224,8 @@ class LocalBackend::Writer : public ObjectWriter {
     if (!fd_.valid()) return InternalError("commit twice");
     RETURN_IF_ERROR(CheckStreamedSize(object_.ToString(), written_, size_));
     Status status = ::fsync(fd_.get()) == 0 ? Status::Ok() : ErrnoStatus(errno, "fsync " + tmp_);
-    Status closed = fd_.Close(tmp_);
-    if (status.ok()) status = closed;
+    // The file stays open (and locked) until it is renamed: an unlocked
+    // file in tmp/ is a dead writer's (RemoveStaleTemps).
     const std::string dir = posix::ParentOf(target_);
     if (status.ok() && object_.kind == ObjectKind::kData) {
       auto created = posix::MakeDir(dir, kDirMode);
@@ -218,6 +236,8 @@ class LocalBackend::Writer : public ObjectWriter {
       }
     }
     if (status.ok()) status = RenameNoReplace(tmp_, target_, object_);
+    Status closed = fd_.Close(tmp_);
+    if (status.ok()) status = closed;
     // Whatever failed (full disk, taken name), the destructor removes tmp_.
     if (!status.ok()) return status.WithContext("save " + object_.ToString());
     committed_ = true;
@@ -247,6 +267,8 @@ Result<std::unique_ptr<ObjectWriter>> LocalBackend::NewWriter(const ObjectName& 
   std::string tmp = root_ + "/" + kTmp + "/" + HexEncode(crypto::RandomBytes(16));
   auto fd = posix::OpenFile(tmp, O_WRONLY | O_CREAT | O_EXCL, kFileMode);
   if (!fd) return Err(fd.error().WithContext("save " + object.ToString()));
+  // Marks the file as this live writer's; the lock goes with the process.
+  (void)::flock(fd->get(), LOCK_EX | LOCK_NB);
   return std::unique_ptr<ObjectWriter>(
       new Writer(object, size, std::move(target), std::move(tmp), std::move(*fd)));
 }

@@ -13,7 +13,11 @@
 //   each object once; an error returned by `fn` itself is never retried.
 // Backoff: before retry k (1-based) it sleeps a random time in
 // [d/2, d] with d = min(base_delay * 2^(k-1), max_delay); the jitter keeps
-// many agents that lost the same vault from coming back in lockstep.
+// many agents that lost the same vault from coming back in lockstep. A call
+// gives up when its attempts run out or when the next wait would end more
+// than `give_up_after` after its first attempt began: by default a vault
+// that restarts, or a line that drops for a few minutes, costs a nightly
+// backup time, not its run.
 // Thread-safety: as the wrapped backend; the wrapper itself keeps no state
 // besides its options. Calls block while sleeping.
 #pragma once
@@ -27,12 +31,21 @@
 namespace coffre::storage {
 
 struct RetryOptions {
-  // Total tries of one call, the first included (1 = no retry).
-  int max_attempts = 6;
+  // Total tries of one call, the first included (1 = no retry; 0 = as many
+  // as `give_up_after` allows).
+  int max_attempts = 0;
+  // How long one call may keep retrying (0 = no time limit; then
+  // max_attempts must be set).
+  std::chrono::microseconds give_up_after = std::chrono::minutes(5);
   std::chrono::microseconds base_delay = std::chrono::milliseconds(200);
-  std::chrono::microseconds max_delay = std::chrono::seconds(15);
-  // How to wait; tests record the delays instead. Default: sleep_for.
+  std::chrono::microseconds max_delay = std::chrono::seconds(30);
+  // Told before each wait, with the error that caused it (to say on a
+  // terminal that the vault is being waited for).
+  std::function<void(const Status&, std::chrono::microseconds)> on_retry;
+  // How to wait and what time it is; tests record the delays and move a
+  // clock of their own instead. Default: sleep_for and steady_clock.
   std::function<void(std::chrono::microseconds)> sleep;
+  std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 class RetryingBackend : public BackendWrapper {
@@ -51,8 +64,17 @@ class RetryingBackend : public BackendWrapper {
               const std::function<Status(const ObjectInfo&)>& fn) override;
 
  private:
-  // Sleeps before retry number `retry` (1 = the first retry).
-  void Backoff(int retry) const;
+  using TimePoint = std::chrono::steady_clock::time_point;
+  // Runs `call` until it returns something other than kUnavailable or the
+  // attempts or the time run out; sets *retried when a call was repeated.
+  template <typename Call>
+  auto Run(bool* retried, const Call& call) const -> decltype(call());
+  // After failed attempt `attempt` (1-based) of a call begun at `start`:
+  // false when its attempts or its time are spent; else waits and says true.
+  bool WaitToRetry(int attempt, TimePoint start, const Status& why) const;
+  // `status` with how long it was retried said in its message.
+  Status GaveUp(const Status& status, int attempts, TimePoint start) const;
+  TimePoint Now() const;
 
   const RetryOptions options_;
 };

@@ -94,6 +94,7 @@ RetryOptions FastRetries() {
   RetryOptions options;
   options.base_delay = std::chrono::microseconds(100);
   options.max_delay = std::chrono::milliseconds(1);
+  options.max_attempts = 6;
   return options;
 }
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # End-to-end: a repository on a 40 MiB file system that fills up during a
 # backup: the backup fails with exit 9 and one line about space, loses
-# nothing committed (check passes), and a smaller backup afterwards works
-# and restores bit for bit. Needs root to mount a tmpfs; prints SKIP if not.
+# nothing committed (check passes); restore and check work on the full
+# disk and from a read-only mount; a smaller backup afterwards works and
+# restores bit for bit. Needs root to mount a tmpfs; prints SKIP if not.
 source "$(dirname "$0")/lib.sh"
 
 MNT=$WORK/mnt
@@ -29,6 +30,24 @@ expect_exit 9 coffre backup --repo "$REPO" "$SRC"
 show_stderr
 assert_stderr_has "space"
 df -h "$MNT" | tail -n 1
+
+step "on the full disk, restore and check still work: reading never needs a lock written"
+head -c 100M /dev/zero >"$MNT/filler" 2>/dev/null || true
+expect_exit 0 coffre check --repo "$REPO"
+grep -q "without a read lock" "$OUT" || fail "check does not say it read without a lock: $(cat "$OUT")"
+mkdir "$WORK/full-target"
+expect_exit 0 coffre restore --repo "$REPO" "$FIRST_ID" --target "$WORK/full-target"
+assert_stderr_has "without a read lock"
+cmp "$SRC/docs/sub/blob.bin" "$WORK/full-target$SRC/docs/sub/blob.bin" || fail "restore from a full disk differs"
+rm "$MNT/filler"
+
+step "from a read-only mount, restore and check work too"
+mount -o remount,ro "$MNT"
+expect_exit 0 coffre check --repo "$REPO"
+mkdir "$WORK/ro-target"
+expect_exit 0 coffre restore --repo "$REPO" "$FIRST_ID" --target "$WORK/ro-target"
+cmp "$SRC/docs/sub/blob.bin" "$WORK/ro-target$SRC/docs/sub/blob.bin" || fail "restore from a read-only mount differs"
+mount -o remount,rw "$MNT"
 
 step "check passes on what is there, the first snapshot is intact"
 expect_exit 0 coffre check --repo "$REPO"

@@ -1,6 +1,7 @@
 // The coffre-agent loop on a fake clock (nothing sleeps): a job starts when
 // the clock reaches its schedule, once; a run missed while the agent was
-// down is caught up at start, once; a stop request ends the loop.
+// down is caught up at start, once; a failure that may pass is retried
+// within the schedule; a stop request ends the loop.
 #include "agent/daemon/agent_daemon.h"
 
 #include <catch2/catch.hpp>
@@ -104,6 +105,37 @@ TEST_CASE("a run missed while the agent was down is caught up once at start",
   auto after = ReadStatusFile(f.dir.Sub("state"));
   REQUIRE(after);
   CHECK(after->since == kT0 - 10 * kDay);  // `since` survives restarts
+}
+
+TEST_CASE("a job that failed for a reason that may pass is tried again before its next run",
+          "[unit][agent_daemon]") {
+  Fixture f;
+  // The hook fails (exit 1, as for a vault that is down) until `ready` exists.
+  const std::string ready = f.dir.Sub("ready");
+  f.config.jobs[0].hooks.before = "test -e '" + ready + "'";
+  FakeClock clock(kT0);
+  AgentDaemon daemon("", "", f.config, clock, f.log);
+  std::thread loop([&] { (void)daemon.Run(); });
+  CHECK(clock.AwaitWaiter() == kT0 + 1800);
+  clock.Set(kT0 + 1800);
+  // Failed at 02:30: tried again 5 minutes later, then 10 minutes after that.
+  CHECK(f.NextIdleWait(clock) == kT0 + 1800 + 300);
+  LastRun failed = f.LastRunOf("nightly");
+  CHECK(failed.outcome == "failure");
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.failures_in_row == 1);
+  clock.Set(kT0 + 1800 + 300);
+  CHECK(f.NextIdleWait(clock) == kT0 + 1800 + 300 + 600);
+  CHECK(f.LastRunOf("nightly").failures_in_row == 2);
+  // The cause went away: the next retry succeeds, and the schedule resumes.
+  testing::WriteFile(ready, "");
+  clock.Set(kT0 + 1800 + 900);
+  CHECK(f.NextIdleWait(clock) == kT0 + 1800 + kDay);
+  LastRun ok = f.LastRunOf("nightly");
+  CHECK(ok.outcome == "success");
+  CHECK(ok.failures_in_row == 0);
+  daemon.RequestStop();
+  loop.join();
 }
 
 TEST_CASE("two jobs on one repository never run at the same time", "[unit][agent_daemon]") {

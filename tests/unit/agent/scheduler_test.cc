@@ -68,6 +68,23 @@ TEST_CASE("a schedule that never elapses gives kNever", "[unit][scheduler]") {
                     Utc("2026-01-01 00:00:00")) == kNever);
 }
 
+TEST_CASE("a failure that may pass is retried with a doubling delay, within the schedule",
+          "[unit][scheduler]") {
+  const int64_t end = 1'000'000;
+  const int64_t next = end + 86400;
+  CHECK(RetryTime("failure", 1, end, 1, next) == end + 300);
+  CHECK(RetryTime("failure", 1, end, 2, next) == end + 600);
+  CHECK(RetryTime("failure", 8, end, 3, next) == end + 1200);
+  CHECK(RetryTime("failure", 9, end, 30, next) == end + 7200);  // at most 2 hours
+  // Never past the next scheduled run, which comes first.
+  CHECK_FALSE(RetryTime("failure", 1, end, 1, end + 300));
+  // What retrying cannot mend waits for the schedule.
+  for (int code : {2, 4, 5, 6, 7}) CHECK_FALSE(RetryTime("failure", code, end, 1, next));
+  CHECK_FALSE(RetryTime("success", 0, end, 0, next));
+  CHECK_FALSE(RetryTime("partial", 3, end, 0, next));
+  CHECK_FALSE(RetryTime("cancelled", 130, end, 1, next));
+}
+
 TEST_CASE("the fake clock's WaitUntil returns at once when the time has come or a wake is pending",
           "[unit][scheduler]") {
   FakeClock clock(1000);

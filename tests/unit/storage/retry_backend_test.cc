@@ -3,6 +3,7 @@
 // the lost answer of an attempt that landed.
 #include "core/storage/retry_backend.h"
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -162,6 +163,48 @@ TEST_CASE("retrying backend with one attempt never retries", "[unit][storage]") 
   CHECK(status.message() == Unavailable().message());
   CHECK(stack.faults->Calls(Op::kSave) == 1);
   CHECK(stack.delays.empty());
+}
+
+TEST_CASE("retrying backend keeps retrying for minutes by default, then gives up saying so",
+          "[unit][storage]") {
+  // The defaults, on a clock that the waits move: a vault gone for good is
+  // retried for about five minutes, with waits growing to 30 s.
+  auto memory = std::make_shared<MemoryBackend>();
+  auto faults = std::make_shared<FaultInjectingBackend>(memory);
+  std::chrono::steady_clock::time_point now{};
+  std::vector<microseconds> delays;
+  std::vector<std::string> said;
+  RetryOptions options;
+  options.now = [&] { return now; };
+  options.sleep = [&](microseconds d) {
+    delays.push_back(d);
+    now += d;
+  };
+  options.on_retry = [&](const Status& why, microseconds) { said.push_back(why.message()); };
+  RetryingBackend retrying(faults, options);
+  faults->FailEveryCall(Op::kLoad, Unavailable());
+  auto loaded = retrying.Load(kPack);
+  REQUIRE_FALSE(loaded);
+  CHECK(loaded.error().code() == ErrorCode::kUnavailable);
+  CHECK_THAT(loaded.error().message(), Catch::Contains("gave up after"));
+  const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch());
+  CHECK(waited.count() > 240);
+  CHECK(waited.count() <= 300);
+  CHECK(*std::max_element(delays.begin(), delays.end()) <= std::chrono::seconds(30));
+  CHECK(said.size() == delays.size());
+  CHECK(said.front() == "vault: connection reset");
+
+  // A vault back after a minute: the call succeeds, nothing is lost.
+  faults->ClearFaults();
+  REQUIRE(memory->Save(kPack, ToBytes("pack")).ok());
+  faults->FailEveryCall(Op::kLoad, Unavailable());
+  const auto start = now;
+  options.sleep = [&](microseconds d) {
+    now += d;
+    if (now - start > std::chrono::seconds(60)) faults->ClearFaults();
+  };
+  RetryingBackend patient(faults, options);
+  CHECK(patient.Load(kPack).value() == ToBytes("pack"));
 }
 
 }  // namespace
