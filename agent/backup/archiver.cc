@@ -61,7 +61,7 @@ Result<BackupResult> RunBackup(repo::Repository& repo, const BackupOptions& opti
   snapshot.host = options.host.empty() ? repo::HostName() : options.host;
   snapshot.user = repo::UserNameOfProcess();
   snapshot.tags = options.tags;
-  snapshot.program_version = "coffre 0.1.0";
+  snapshot.program_version = repo::kProgramVersion;
   ASSIGN_OR_RETURN(const std::vector<std::string> disk_paths, NormalizePaths(options.paths));
   RETURN_IF_ERROR(CheckCommandSources(disk_paths, options.commands));
   ASSIGN_OR_RETURN(std::shared_ptr<const ExcludeFilter> excludes,

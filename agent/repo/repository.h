@@ -214,6 +214,9 @@ class Repository {
 // kInvalidArgument unless the scrypt parameters are sane for a key slot.
 Status ValidateKdf(const crypto::ScryptParams& kdf);
 
+// What writes snapshots, as each snapshot records it.
+inline constexpr const char* kProgramVersion = "coffre 0.1.0";
+
 // Identity of this run, for snapshots and key slots.
 std::string HostName();
 std::string UserNameOfProcess();

@@ -8,6 +8,9 @@
 #   index` rebuilds an index that check finds whole;
 # - one flipped byte in a key slot: its passphrase gets "damaged" (exit 4),
 #   not "wrong passphrase", and another passphrase still opens;
+# - a lost pack: `repair snapshots` writes a snapshot without the file it
+#   held, named in the snapshot's COFFRE-DAMAGED-FILES.txt, and keeps the
+#   original until it is forgotten;
 # - backups killed with -9 again and again: the next run leaves no lock and
 #   no temporary file of theirs behind, and every snapshot restores.
 source "$(dirname "$0")/lib.sh"
@@ -93,6 +96,41 @@ damaged_key_slot() {
   expect_exit 0 coffre snapshots --repo "$repo" --password-file "$WORK/second"
 }
 section "a damaged key slot is named as damaged; the other slots open" damaged_key_slot
+
+lost_pack() {
+  local repo=$WORK/lostpack
+  cp -a "$BASE" "$repo"
+  random_file "$SRC/docs/victim.bin" 9
+  expect_exit 0 coffre backup --repo "$repo" --json "$SRC"
+  local damaged_id pack
+  damaged_id=$(json_eval 'j["snapshot_id"]')
+  # The largest pack is the victim's file data.
+  pack=$(find "$repo/data" -type f -printf '%s %p\n' | sort -n | tail -n 1 | cut -d' ' -f2)
+  rm "$pack"
+  expect_exit --multiline 4 coffre check --repo "$repo"
+  expect_exit 0 coffre repair snapshots --repo "$repo" --json
+  [[ $(json_eval 'len(j["repaired"])') == 1 ]] || fail "repair snapshots: $(cat "$OUT")"
+  [[ $(json_eval 'j["repaired"][0]["original"]') == "$damaged_id" ]] || fail "repaired the wrong one: $(cat "$OUT")"
+  json_eval 'j["repaired"][0]["damaged"][0]' | grep -q "^$SRC/docs/victim.bin: " ||
+    fail "the damaged file is not named: $(cat "$OUT")"
+  local fixed
+  fixed=$(json_eval 'j["repaired"][0]["repaired"]')
+  expect_exit 0 coffre restore --repo "$repo" "$fixed" --target "$WORK/lostpack-target"
+  [[ ! -e $WORK/lostpack-target$SRC/docs/victim.bin ]] || fail "the damaged file was restored with a hole"
+  grep -q "$SRC/docs/victim.bin" "$WORK/lostpack-target/COFFRE-DAMAGED-FILES.txt" ||
+    fail "the report file does not name the damaged file"
+  local f
+  for f in first.bin second.bin one.txt two.txt; do
+    cmp "$SRC/docs/$f" "$WORK/lostpack-target$SRC/docs/$f" || fail "$f differs in the repaired snapshot"
+  done
+  rm "$SRC/docs/victim.bin"
+  [[ -e $repo/snapshots/$damaged_id ]] || fail "the original was removed"
+  # Once the user forgets the original, check is clean again.
+  expect_exit 0 coffre forget --repo "$repo" "$damaged_id"
+  expect_exit 0 coffre prune --repo "$repo"
+  expect_exit 0 coffre check --repo "$repo" --read-data
+}
+section "a lost pack: repair snapshots keeps every other file and names the lost one" lost_pack
 
 killed_backups() {
   local repo=$WORK/killed i
