@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <iostream>
 #include <optional>
 
@@ -15,6 +14,7 @@
 #include "core/storage/http_headers.h"
 #include "core/storage/http_status.h"
 #include "vault/api/request_auth.h"
+#include "vault/api/request_parse.h"
 #include "vault/replicate/replication_status.h"
 #include "vault/store/object_service.h"
 
@@ -32,26 +32,6 @@ constexpr char kListPattern[] = R"(^/v1/repos/([^/]+)/([^/]+)/([^/]+)/$)";
 constexpr char kObjectPattern[] = R"(^/v1/repos/([^/]+)/([^/]+)/([^/]+)/([^/]+)$)";
 // Objects are read from storage and sent in pieces of this size.
 constexpr uint64_t kSendPiece = 1 << 20;
-
-// A single "bytes=FIRST-LAST" or "bytes=FIRST-" range within `size`.
-std::optional<std::pair<uint64_t, uint64_t>> ParseRange(const std::string& header,
-                                                         uint64_t size) {
-  constexpr std::string_view kPrefix = "bytes=";
-  if (header.compare(0, kPrefix.size(), kPrefix) != 0) return std::nullopt;
-  std::string_view spec(header);
-  spec.remove_prefix(kPrefix.size());
-  size_t dash = spec.find('-');
-  if (dash == std::string_view::npos || dash == 0) return std::nullopt;
-  uint64_t first = 0, last = size == 0 ? 0 : size - 1;
-  auto [p1, e1] = std::from_chars(spec.data(), spec.data() + dash, first);
-  if (e1 != std::errc() || p1 != spec.data() + dash) return std::nullopt;
-  if (dash + 1 < spec.size()) {
-    auto [p2, e2] = std::from_chars(spec.data() + dash + 1, spec.data() + spec.size(), last);
-    if (e2 != std::errc() || p2 != spec.data() + spec.size()) return std::nullopt;
-  }
-  if (first >= size || last < first) return std::nullopt;
-  return std::make_pair(first, std::min(last, size - 1) - first + 1);
-}
 
 bool IsLoopback(const std::string& addr) {
   return addr == "127.0.0.1" || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
@@ -191,6 +171,16 @@ struct VaultServer::Impl {
 };
 
 void VaultServer::Impl::Routes() {
+  // Every target is read once, by the pure parser, before any route, token
+  // or file: a malformed one is answered 400 here, so the regular
+  // expressions below only ever see valid names (and no '%', so cpp-httplib's
+  // decoded path is the raw one).
+  server->set_pre_routing_handler([this](const Request& req, Response& res) {
+    auto target = ParseRequestTarget(req.target);
+    if (target) return httplib::Server::HandlerResponse::Unhandled;
+    Fail(res, target.error());
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server->Get("/v1/health", [this](const Request&, Response& res) {
     // The location tells a replicating vault where this one stores
     // (docs/sovereignty.md); it names no tenant.
@@ -259,7 +249,7 @@ void VaultServer::Impl::Get(const Request& req, Response& res) {
   const ObjectName* object = &target->object;
   auto size = backend->Stat(*object);
   if (!size) return Fail(res, size.error());
-  if (req.has_header("Range") && !ParseRange(req.get_header_value("Range"), *size)) {
+  if (req.has_header("Range") && !ParseRangeHeader(req.get_header_value("Range"), *size)) {
     res.set_header("Content-Range", "bytes */" + std::to_string(*size));
     return Fail(res, 416, "range outside the object", "bad_request");
   }
