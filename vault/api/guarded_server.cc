@@ -302,6 +302,11 @@ void GuardedServer::CloseAfterResponse(httplib::Response& res) {
   res.set_header("Connection", "close");
 }
 
+void GuardedServer::WidenBacklog(int backlog) {
+  // listen() again on a listening socket only changes its backlog.
+  if (svr_sock_ != INVALID_SOCKET) ::listen(svr_sock_, backlog);
+}
+
 bool GuardedServer::process_and_close_socket(socket_t sock) {
   if (open_.fetch_add(1) >= limits_.max_connections) {
     count_cut_("too_many_connections");

@@ -57,6 +57,11 @@ class GuardedServer : public httplib::Server {
   // refused upload is never read to its end. Adds "Connection: close".
   static void CloseAfterResponse(httplib::Response& res);
 
+  // After bind: a listen backlog of `backlog` instead of cpp-httplib's
+  // compiled-in 5, so that a burst of connections does not drop the SYN of
+  // an honest client (a retry costs it a second or more).
+  void WidenBacklog(int backlog);
+
   int open_connections() const { return open_.load(); }
 
  private:

@@ -435,6 +435,7 @@ Result<int> VaultServer::Bind() {
   } else if (!i.server->bind_to_port(i.host, i.port)) {
     return Err(UnavailableError("cannot listen on " + i.config.listen));
   }
+  i.server->WidenBacklog(std::max(128, i.config.max_connections));
   return i.port;
 }
 
