@@ -104,7 +104,8 @@ append_only() {
   snap=$(ls "$DATA/repos/acme/main/snapshots" | head -n 1)
   expect_status 403 acme-backup -X DELETE "$BASE/v1/repos/acme/main/snapshots/$snap"
   local pack index
-  pack=$(ls "$DATA/repos/acme/main/data" | head -n 1)
+  # data/ fans out into folders by the first two hex digits.
+  pack=$(basename "$(find "$DATA/repos/acme/main/data" -type f | head -n 1)")
   index=$(ls "$DATA/repos/acme/main/index" | head -n 1)
   expect_status 403 acme-backup -X DELETE "$BASE/v1/repos/acme/main/data/$pack"
   expect_status 403 acme-backup -X DELETE "$BASE/v1/repos/acme/main/index/$index"

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <iostream>
 #include <optional>
 
@@ -14,7 +13,9 @@
 #include "core/base/clock.h"
 #include "core/storage/http_headers.h"
 #include "core/storage/http_status.h"
+#include "vault/api/guarded_server.h"
 #include "vault/api/request_auth.h"
+#include "vault/api/request_parse.h"
 #include "vault/replicate/replication_status.h"
 #include "vault/store/object_service.h"
 
@@ -33,24 +34,12 @@ constexpr char kObjectPattern[] = R"(^/v1/repos/([^/]+)/([^/]+)/([^/]+)/([^/]+)$
 // Objects are read from storage and sent in pieces of this size.
 constexpr uint64_t kSendPiece = 1 << 20;
 
-// A single "bytes=FIRST-LAST" or "bytes=FIRST-" range within `size`.
-std::optional<std::pair<uint64_t, uint64_t>> ParseRange(const std::string& header,
-                                                         uint64_t size) {
-  constexpr std::string_view kPrefix = "bytes=";
-  if (header.compare(0, kPrefix.size(), kPrefix) != 0) return std::nullopt;
-  std::string_view spec(header);
-  spec.remove_prefix(kPrefix.size());
-  size_t dash = spec.find('-');
-  if (dash == std::string_view::npos || dash == 0) return std::nullopt;
-  uint64_t first = 0, last = size == 0 ? 0 : size - 1;
-  auto [p1, e1] = std::from_chars(spec.data(), spec.data() + dash, first);
-  if (e1 != std::errc() || p1 != spec.data() + dash) return std::nullopt;
-  if (dash + 1 < spec.size()) {
-    auto [p2, e2] = std::from_chars(spec.data() + dash + 1, spec.data() + spec.size(), last);
-    if (e2 != std::errc() || p2 != spec.data() + spec.size()) return std::nullopt;
-  }
-  if (first >= size || last < first) return std::nullopt;
-  return std::make_pair(first, std::min(last, size - 1) - first + 1);
+// Whether a body follows the headers (a chunked one, or a Content-Length
+// other than 0).
+bool HasBody(const Request& req) {
+  if (req.has_header("Transfer-Encoding")) return true;
+  const std::string length = req.get_header_value("Content-Length");
+  return !length.empty() && length != "0";
 }
 
 bool IsLoopback(const std::string& addr) {
@@ -67,7 +56,8 @@ struct VaultServer::Impl {
   std::unique_ptr<ObjectService> objects;
   Metrics* metrics;
   AuditLog* audit;
-  std::unique_ptr<httplib::SSLServer> server;
+  std::unique_ptr<TlsContext> tls;
+  std::unique_ptr<GuardedServer> server;
   std::string host;
   int port = 0;
 
@@ -191,6 +181,26 @@ struct VaultServer::Impl {
 };
 
 void VaultServer::Impl::Routes() {
+  // Every target is read once, by the pure parser, before any route, token
+  // or file: a malformed one is answered 400 here, so the regular
+  // expressions below only ever see valid names (and no '%', so cpp-httplib's
+  // decoded path is the raw one).
+  server->set_pre_routing_handler([this](const Request& req, Response& res) {
+    auto target = ParseRequestTarget(req.target);
+    if (!target) {
+      Fail(res, target.error());
+    } else if (HasBody(req) && !(req.method == "PUT" &&
+                                 target->route == RequestTarget::Route::kObject)) {
+      // cpp-httplib would read such a body whole into memory before its
+      // handler; only an object's PUT streams one.
+      Fail(res, 400, "this request takes no body", "bad_request");
+    } else {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    // Whatever body it has is left unread.
+    if (HasBody(req)) GuardedServer::CloseAfterResponse(res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   server->Get("/v1/health", [this](const Request&, Response& res) {
     // The location tells a replicating vault where this one stores
     // (docs/sovereignty.md); it names no tenant.
@@ -211,9 +221,10 @@ void VaultServer::Impl::Routes() {
                 };
                 Put(req, res, read);
                 // Refused before its body was read (a token that may not
-                // write, a quota): read and drop it, or the next request on
-                // this kept-alive connection would be parsed from inside it.
-                if (!consumed) reader([](const char*, size_t) { return true; });
+                // write, a size or a quota): the body is never read, and
+                // the connection closes once the answer is out, or the next
+                // request on it would be parsed from inside the body.
+                if (!consumed) GuardedServer::CloseAfterResponse(res);
               });
   server->Delete(kObjectPattern, [this](const Request& req, Response& res) { Delete(req, res); });
   server->set_logger([this](const Request& req, const Response& res) {
@@ -259,7 +270,7 @@ void VaultServer::Impl::Get(const Request& req, Response& res) {
   const ObjectName* object = &target->object;
   auto size = backend->Stat(*object);
   if (!size) return Fail(res, size.error());
-  if (req.has_header("Range") && !ParseRange(req.get_header_value("Range"), *size)) {
+  if (req.has_header("Range") && !ParseRangeHeader(req.get_header_value("Range"), *size)) {
     res.set_header("Content-Range", "bytes */" + std::to_string(*size));
     return Fail(res, 416, "range outside the object", "bad_request");
   }
@@ -394,22 +405,24 @@ Result<std::unique_ptr<VaultServer>> VaultServer::Create(const VaultConfig& conf
   impl->metrics = metrics;
   impl->audit = state->audit.get();
   RETURN_IF_ERROR(ParseListen(config.listen, &impl->host, &impl->port));
-  impl->server = std::make_unique<httplib::SSLServer>(config.tls_cert.c_str(),
-                                                      config.tls_key.c_str());
-  if (!impl->server->is_valid()) {
-    return Err(InvalidArgumentError("cannot load the TLS certificate " + config.tls_cert +
-                                    " and key " + config.tls_key));
-  }
-  SSL_CTX_set_min_proto_version(impl->server->ssl_context(), TLS1_2_VERSION);
-  const int threads = std::max(1, config.threads);
-  impl->server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  ASSIGN_OR_RETURN(impl->tls, TlsContext::Load(config.tls_cert, config.tls_key));
+  ConnectionLimits limits;
+  limits.min_threads = std::max(1, config.threads);
+  limits.max_connections = config.max_connections;
+  limits.handshake_timeout_ms = config.handshake_timeout_s * 1000;
+  limits.header_timeout_ms = config.header_timeout_s * 1000;
+  limits.body_timeout_ms = config.body_timeout_s * 1000;
+  limits.idle_timeout_ms = config.idle_timeout_s * 1000;
+  limits.io_timeout_ms = config.io_timeout_s * 1000;
+  limits.max_header_bytes = config.max_header_bytes;
+  limits.max_header_lines = static_cast<size_t>(config.max_headers);
+  // TCP_NODELAY is set on every connection: small answers (a HEAD, a 4 KiB
+  // blob) must not wait for Nagle's algorithm to meet the client's delayed
+  // ACK, which cost ~40 ms a request.
+  impl->server = std::make_unique<GuardedServer>(
+      impl->tls.get(), limits, [m = metrics](const char* reason) { m->CountCut(reason); });
   impl->server->set_payload_max_length(config.max_object_bytes);
-  // Small answers (a HEAD, a 4 KiB blob) must not wait for Nagle's
-  // algorithm to meet the client's delayed ACK: that costs ~40 ms a request.
-  impl->server->set_tcp_nodelay(true);
   impl->server->set_keep_alive_max_count(100000);
-  impl->server->set_read_timeout(60, 0);
-  impl->server->set_write_timeout(60, 0);
   impl->Routes();
   return std::unique_ptr<VaultServer>(new VaultServer(std::move(impl)));
 }
@@ -422,6 +435,7 @@ Result<int> VaultServer::Bind() {
   } else if (!i.server->bind_to_port(i.host, i.port)) {
     return Err(UnavailableError("cannot listen on " + i.config.listen));
   }
+  i.server->WidenBacklog(std::max(128, i.config.max_connections));
   return i.port;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/base/byte_size.h"
+#include "core/base/duration.h"
 #include "vault/tenant/registry.h"
 
 namespace coffre::vault {
@@ -51,6 +52,37 @@ Status OptionalPath(const std::string& where, const toml::value& v, const std::s
                     std::string* out) {
   RETURN_IF_ERROR(RequireString(where, v, out));
   if (!out->empty()) *out = ResolvePath(data_dir, *out);
+  return Status::Ok();
+}
+
+// A duration such as "10s" or "15m", or a number of seconds, from `min_s`
+// to `max_s` seconds.
+Status RequireDuration(const std::string& where, const toml::value& v, int64_t min_s,
+                       int64_t max_s, int64_t* out_s) {
+  int64_t seconds = -1;
+  if (v.is_integer()) {
+    seconds = v.as_integer();
+  } else if (v.is_string()) {
+    auto parsed = ParseDuration(v.as_string().str);
+    if (parsed) seconds = parsed->count();
+  }
+  if (seconds < min_s || seconds > max_s) {
+    return InvalidArgumentError(where + " must be a duration such as \"10s\" or \"15m\" from " +
+                                std::to_string(min_s) + " to " + std::to_string(max_s) +
+                                " seconds");
+  }
+  *out_s = seconds;
+  return Status::Ok();
+}
+
+// An integer from `min` to `max`.
+Status RequireInt(const std::string& where, const toml::value& v, int64_t min, int64_t max,
+                  int* out) {
+  if (!v.is_integer() || v.as_integer() < min || v.as_integer() > max) {
+    return InvalidArgumentError(where + " must be an integer from " + std::to_string(min) +
+                                " to " + std::to_string(max));
+  }
+  *out = static_cast<int>(v.as_integer());
   return Status::Ok();
 }
 
@@ -171,6 +203,31 @@ Status ApplyKey(const std::string& file, const std::string& key, const toml::val
       return InvalidArgumentError(where + " must be an integer from 1 to 1024");
     }
     config->threads = static_cast<int>(v.as_integer());
+  } else if (key == "max_connections") {
+    RETURN_IF_ERROR(RequireInt(where, v, 1, 100000, &config->max_connections));
+  } else if (key == "handshake_timeout") {
+    RETURN_IF_ERROR(RequireDuration(where, v, 1, 3600, &config->handshake_timeout_s));
+  } else if (key == "header_timeout") {
+    RETURN_IF_ERROR(RequireDuration(where, v, 1, 3600, &config->header_timeout_s));
+  } else if (key == "body_timeout") {
+    RETURN_IF_ERROR(RequireDuration(where, v, 1, 7 * 86400, &config->body_timeout_s));
+  } else if (key == "idle_timeout") {
+    RETURN_IF_ERROR(RequireDuration(where, v, 1, 3600, &config->idle_timeout_s));
+  } else if (key == "io_timeout") {
+    RETURN_IF_ERROR(RequireDuration(where, v, 1, 3600, &config->io_timeout_s));
+  } else if (key == "max_header_size") {
+    uint64_t bytes = 0;
+    if (v.is_integer() && v.as_integer() > 0) {
+      bytes = static_cast<uint64_t>(v.as_integer());
+    } else if (v.is_string()) {
+      bytes = ParseByteSize(v.as_string().str).value_or(0);
+    }
+    if (bytes < 1024 || bytes > (16u << 20)) {
+      return InvalidArgumentError(where + " must be a size from \"1KiB\" to \"16MiB\"");
+    }
+    config->max_header_bytes = bytes;
+  } else if (key == "max_headers") {
+    RETURN_IF_ERROR(RequireInt(where, v, 1, 10000, &config->max_headers));
   } else if (key == "metrics_token") {
     RETURN_IF_ERROR(RequireString(where, v, &config->metrics_token));
   } else if (key == "node_name") {
@@ -350,8 +407,31 @@ std::string DefaultVaultToml() {
 # (B, KiB, MiB, GiB, TiB). Larger uploads get 413 before any byte is stored.
 #max_object_size = "256MiB"
 
-# Requests served at once.
+# Worker threads kept ready. More are started on demand, one for each
+# open connection, up to max_connections.
 #threads = 32
+
+# Connections open at once, at most; one more is closed as soon as it is
+# accepted (counted in /metrics as too_many_connections).
+#max_connections = 1024
+
+# Deadlines, each for a whole phase (not per read), as a duration ("10s",
+# "15m") or a number of seconds. A client past one is cut. handshake:
+# from the TCP accept to the end of the TLS handshake; header: from a
+# request's first byte to its last header line; body: one request's whole
+# body (the default lets 256 MiB through at 300 kB/s); idle: how long a
+# kept-alive connection may wait for its next request; io: how long one read
+# or write may make no progress (this bounds the writing of answers).
+#handshake_timeout = "10s"
+#header_timeout = "10s"
+#body_timeout = "15m"
+#idle_timeout = "5s"
+#io_timeout = "60s"
+
+# The request line and headers of one request, together, at most (larger:
+# 400 and the connection closed), and at most this many header lines.
+#max_header_size = "64KiB"
+#max_headers = 100
 
 # A secret that lets a client outside the loopback interface read /metrics
 # (sent as "Authorization: Bearer ..."). Empty: loopback clients only.

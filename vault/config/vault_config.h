@@ -49,7 +49,17 @@ struct VaultConfig {
   std::string tls_key;             // PEM; default DATA/tls/key.pem
   std::string audit_log;           // default DATA/audit.log
   uint64_t max_object_bytes = 256ull << 20;
-  int threads = 32;                // requests served at once
+  int threads = 32;                // workers kept ready; more start on demand
+  // Connections and their deadlines (docs/vault.md, "Connections and
+  // timeouts"); each phase's deadline bounds the whole phase.
+  int max_connections = 1024;       // open at once; more are closed at once
+  int64_t handshake_timeout_s = 10;  // accept to the end of the TLS handshake
+  int64_t header_timeout_s = 10;     // a request's first byte to its last header
+  int64_t body_timeout_s = 900;      // one request's whole body
+  int64_t idle_timeout_s = 5;        // kept alive between requests
+  int64_t io_timeout_s = 60;         // one read or write with no progress
+  uint64_t max_header_bytes = 64 << 10;  // request line and headers together
+  int max_headers = 100;             // header lines of one request
   std::string metrics_token;       // "" : /metrics only from loopback
   std::string node_name;            // "" : the host's name (NodeName)
   std::string location;             // "fr-par"...; "" : none (docs/sovereignty.md)

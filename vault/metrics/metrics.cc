@@ -72,13 +72,20 @@ void Metrics::CountError(const std::string& kind) {
   ++errors_[kind];
 }
 
+void Metrics::CountCut(const std::string& reason) {
+  std::lock_guard<std::mutex> guard(mu_);
+  ++cuts_[reason];
+}
+
 std::string Metrics::Render(const std::vector<TenantUsage>& tenants) const {
   std::map<std::pair<std::string, int>, uint64_t> requests;
   std::map<std::string, uint64_t> errors;
+  std::map<std::string, uint64_t> cuts;
   {
     std::lock_guard<std::mutex> guard(mu_);
     requests = requests_;
     errors = errors_;
+    cuts = cuts_;
   }
   for (const char* kind : kErrorKinds) errors.emplace(kind, 0);  // keeps counted ones
 
@@ -96,6 +103,11 @@ std::string Metrics::Render(const std::vector<TenantUsage>& tenants) const {
   Header(&out, "coffre_vault_errors_total", "counter", "Requests refused or failed, by kind.");
   for (const auto& [kind, n] : errors) {
     Sample(&out, "coffre_vault_errors_total", Label("kind", kind), n);
+  }
+  Header(&out, "coffre_vault_connections_cut_total", "counter",
+         "Connections cut or refused by the vault, by reason.");
+  for (const auto& [reason, n] : cuts) {
+    Sample(&out, "coffre_vault_connections_cut_total", Label("reason", reason), n);
   }
 
   std::vector<TenantUsage> sorted = tenants;

@@ -22,6 +22,9 @@ class Metrics {
   // kind: "auth", "forbidden", "bad_request", "not_found", "conflict",
   // "quota", "integrity", "storage".
   void CountError(const std::string& kind);
+  // A connection cut before its end (GuardedServer's reasons:
+  // "header_timeout", "too_many_connections", ...).
+  void CountCut(const std::string& reason);
 
   // What each tenant stores and may store, supplied at render time.
   struct TenantUsage {
@@ -36,6 +39,7 @@ class Metrics {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, uint64_t> requests_;
   std::map<std::string, uint64_t> errors_;
+  std::map<std::string, uint64_t> cuts_;
   std::atomic<uint64_t> bytes_received_{0};
   std::atomic<uint64_t> bytes_sent_{0};
 };
