@@ -152,7 +152,12 @@ Result<int64_t> ParseRetentionDuration(const std::string& text) {
       case 'y': unit = 365 * 24 * kHour; break;
       default: return bad();
     }
-    total += n * unit;
+    // 2^63 ns is about 292 years: "300y" or "200y200y" would overflow.
+    int64_t part = 0;
+    if (__builtin_mul_overflow(n, unit, &part) || __builtin_add_overflow(total, part, &total)) {
+      return Err(InvalidArgumentError("'" + text +
+                                      "' is too long a duration (at most 292 years)"));
+    }
     p = next + 1;
   }
   return total;
