@@ -21,6 +21,12 @@ fi
 if [[ "${COFFRE_S3_DEPS:-0}" == 1 ]]; then
   packages+=(ceph-mon ceph-osd radosgw ceph-common uuid-runtime haproxy postgresql)
 fi
+# Only for the fuzz targets (scripts/fuzz.sh, docs/fuzzing.md): clang 14,
+# and the compiler-rt package of Debian 12 that holds its libFuzzer and
+# sanitizer runtimes (libclang_rt.fuzzer-x86_64.a).
+if [[ "${COFFRE_FUZZ_DEPS:-0}" == 1 ]]; then
+  packages+=(clang-14 libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,5 @@
 #include "agent/maintain/forget.h"
 
-#include <charconv>
 #include <set>
 
 namespace coffre::maintain {
@@ -55,36 +54,6 @@ Result<ForgetReport> Forget(repo::Repository& repo, const ForgetOptions& options
     ++report.removed;
   }
   return report;
-}
-
-Result<int64_t> ParseRetentionDuration(const std::string& text) {
-  constexpr int64_t kHour = int64_t{3600} * 1'000'000'000;
-  auto bad = [&] {
-    std::string message = "'";
-    message.append(text).append("' is not a duration (examples: 36h, 7d, 2w, 6m, 1y6m)");
-    return Err(InvalidArgumentError(std::move(message)));
-  };
-  if (text.empty()) return bad();
-  int64_t total = 0;
-  const char* p = text.data();
-  const char* end = text.data() + text.size();
-  while (p < end) {
-    int64_t n = 0;
-    auto [next, ec] = std::from_chars(p, end, n);
-    if (ec != std::errc() || next == end || n < 0 || n > 100000) return bad();
-    int64_t unit = 0;
-    switch (*next) {
-      case 'h': unit = kHour; break;
-      case 'd': unit = 24 * kHour; break;
-      case 'w': unit = 7 * 24 * kHour; break;
-      case 'm': unit = 30 * 24 * kHour; break;
-      case 'y': unit = 365 * 24 * kHour; break;
-      default: return bad();
-    }
-    total += n * unit;
-    p = next + 1;
-  }
-  return total;
 }
 
 }  // namespace coffre::maintain

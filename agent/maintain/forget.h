@@ -40,7 +40,4 @@ struct ForgetReport {
 // can be named by id or prefix, not reached by "latest".
 Result<ForgetReport> Forget(repo::Repository& repo, const ForgetOptions& options);
 
-// "36h", "7d", "2w", "6m" (30 days), "1y" (365 days), or sums like "1y6m".
-Result<int64_t> ParseRetentionDuration(const std::string& text);
-
 }  // namespace coffre::maintain

@@ -1,6 +1,7 @@
 #include "agent/maintain/retention_policy.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <optional>
 #include <utility>
@@ -125,6 +126,41 @@ Result<std::vector<RetentionDecision>> ApplyRetention(
     }
   }
   return out;
+}
+
+Result<int64_t> ParseRetentionDuration(const std::string& text) {
+  constexpr int64_t kHour = int64_t{3600} * 1'000'000'000;
+  auto bad = [&] {
+    std::string message = "'";
+    message.append(text).append("' is not a duration (examples: 36h, 7d, 2w, 6m, 1y6m)");
+    return Err(InvalidArgumentError(std::move(message)));
+  };
+  if (text.empty()) return bad();
+  int64_t total = 0;
+  const char* p = text.data();
+  const char* end = text.data() + text.size();
+  while (p < end) {
+    int64_t n = 0;
+    auto [next, ec] = std::from_chars(p, end, n);
+    if (ec != std::errc() || next == end || n < 0 || n > 100000) return bad();
+    int64_t unit = 0;
+    switch (*next) {
+      case 'h': unit = kHour; break;
+      case 'd': unit = 24 * kHour; break;
+      case 'w': unit = 7 * 24 * kHour; break;
+      case 'm': unit = 30 * 24 * kHour; break;
+      case 'y': unit = 365 * 24 * kHour; break;
+      default: return bad();
+    }
+    // 2^63 ns is about 292 years: "300y" or "200y200y" would overflow.
+    int64_t part = 0;
+    if (__builtin_mul_overflow(n, unit, &part) || __builtin_add_overflow(total, part, &total)) {
+      return Err(InvalidArgumentError("'" + text +
+                                      "' is too long a duration (at most 292 years)"));
+    }
+    p = next + 1;
+  }
+  return total;
 }
 
 }  // namespace coffre::maintain

@@ -63,4 +63,9 @@ Result<std::vector<RetentionDecision>> ApplyRetention(
     const std::vector<SnapshotFacts>& snapshots, const RetentionPolicy& policy,
     const std::function<std::tm(int64_t)>& calendar = LocalCalendar);
 
+// "36h", "7d", "2w", "6m" (30 days), "1y" (365 days), or sums like "1y6m"
+// (keep_within), in nanoseconds. Here rather than in forget.h so that the
+// agent's configuration parser needs no repository code.
+Result<int64_t> ParseRetentionDuration(const std::string& text);
+
 }  // namespace coffre::maintain

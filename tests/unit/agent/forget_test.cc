@@ -20,5 +20,18 @@ TEST_CASE("ParseRetentionDuration reads hours to years and sums", "[unit][retent
   }
 }
 
+// Found by tests/fuzz/agent_config_fuzz's target (keep_within = "100000y"):
+// n * unit overflowed int64_t, undefined behaviour and a wrapped duration.
+TEST_CASE("ParseRetentionDuration refuses a duration past 292 years instead of overflowing",
+          "[unit][retention]") {
+  CHECK(*ParseRetentionDuration("292y") == 292 * 365 * 24 * kHour);
+  for (const char* too_long : {"293y", "100000y", "200y200y", "100000h100000y"}) {
+    INFO(too_long);
+    auto parsed = ParseRetentionDuration(too_long);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().message().find("too long") != std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace coffre::maintain
