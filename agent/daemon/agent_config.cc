@@ -208,9 +208,41 @@ const JobConfig* AgentConfig::FindJob(std::string_view name) const {
   return nullptr;
 }
 
+namespace {
+
+// TOML is UTF-8 without NUL; toml11 reads past the end of some other byte
+// sequences (a fuzzer found one), so text that is not is refused first.
+// Returns the offset of the first bad byte, or npos.
+size_t FirstNonUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == 0) return i;
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > text.size()) return i;
+    uint32_t cp = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    const bool overlong = (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+    if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
 Result<AgentConfig> ParseAgentConfig(std::string_view toml_text, std::string_view origin) {
   AgentConfig config;
   config.origin = std::string(origin);
+  if (size_t bad = FirstNonUtf8(toml_text); bad != std::string_view::npos) {
+    const size_t line = 1 + static_cast<size_t>(std::count(toml_text.begin(), toml_text.begin() + static_cast<ptrdiff_t>(bad), '\n'));
+    return Err(InvalidArgumentError(config.origin + ":" + std::to_string(line) +
+                                    ": not UTF-8 text (byte " + std::to_string(bad) + ")"));
+  }
   try {
     std::istringstream in{std::string(toml_text)};
     const toml::value root = toml::parse(in, config.origin);

@@ -265,5 +265,20 @@ TEST_CASE("log levels and hook timeouts parse their documented forms", "[unit][a
   }
 }
 
+TEST_CASE("a configuration that is not UTF-8 is refused before the TOML parser reads it",
+          "[unit][agent_config]") {
+  // The fuzzer's input that made toml11 read out of bounds: a literal key
+  // holding byte 0xC0.
+  const std::string hostile = std::string("#\ta\n'zz\xC0zz'E") + std::string(7, '\0') + "[1";
+  for (const std::string& text : {hostile, std::string("a = 1\nb = \"\xE2\x82\"\n"),
+                                   std::string("x = 1\0", 6)}) {
+    auto parsed = ParseAgentConfig(text, "agent.conf");
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().code() == ErrorCode::kInvalidArgument);
+    CHECK_THAT(parsed.error().message(), Catch::Contains("not UTF-8"));
+  }
+  CHECK(ParseAgentConfig("# caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x92\xBE\n", "agent.conf"));
+}
+
 }  // namespace
 }  // namespace coffre::daemon
