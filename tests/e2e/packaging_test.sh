@@ -40,7 +40,7 @@ expected_files() {
     coffre-backup@.service coffre-backup@.timer
   echo share/man/man1/coffre.1
   printf 'share/man/man8/%s\n' coffre-agent.8 coffre-vault.8
-  printf 'share/doc/coffre/%s\n' README.md install.md cli.md vault.md vault-api.md state.md sovereignty.md
+  printf 'share/doc/coffre/%s\n' README.md install.md cli.md vault.md vault-api.md state.md sovereignty.md threats.md
   printf 'share/doc/coffre/examples/%s\n' agent.conf.example coffre-backup.env.example \
     cron.example coffre.logrotate
 }
