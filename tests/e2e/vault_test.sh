@@ -206,6 +206,19 @@ EOF
 }
 section "malformed requests are refused and the vault stays up" malformed
 
+# kill_vault_after_packs PID BEFORE N: once N packs beyond BEFORE are stored
+# by backup PID, kills the vault with -9.
+kill_vault_after_packs() {
+  local bg=$1 before=$2 n=$3 deadline=$((SECONDS + 120))
+  until (($(grep -c '"object":"data/.*"status":201' "$DATA/audit.log" || true) >= before + n)); do
+    kill -0 "$bg" 2>/dev/null || fail "the backup ended before the vault could be killed"
+    ((SECONDS < deadline)) || fail "no packs arrived"
+    sleep 0.02
+  done
+  kill -KILL "$VAULT_PID"
+  wait "$VAULT_PID" 2>/dev/null || true
+}
+
 killed_vault() {
   local src=$WORK/bulk
   mkdir -p "$src"
@@ -214,14 +227,7 @@ killed_vault() {
   before=$(grep -c '"object":"data/.*"status":201' "$DATA/audit.log" || true)
   (trap - ERR; as acme-backup backup --repo "$URL" "$src") >"$WORK/bg.out" 2>"$WORK/bg.err" &
   local bg=$!
-  local deadline=$((SECONDS + 120))
-  until (($(grep -c '"object":"data/.*"status":201' "$DATA/audit.log" || true) >= before + 3)); do
-    kill -0 "$bg" 2>/dev/null || fail "the backup ended before the vault could be killed"
-    ((SECONDS < deadline)) || fail "no packs arrived"
-    sleep 0.02
-  done
-  kill -KILL "$VAULT_PID"
-  wait "$VAULT_PID" 2>/dev/null || true
+  kill_vault_after_packs "$bg" "$before" 3
   # Down for longer than the old retries lasted (about 5 s): the running
   # backup waits for the vault and finishes.
   sleep 8
@@ -252,14 +258,7 @@ gone_vault() {
   (trap - ERR; as acme-backup --retry-for 3 backup --repo "$URL" "$src") \
     >"$WORK/bg2.out" 2>"$WORK/bg2.err" &
   local bg=$!
-  local deadline=$((SECONDS + 120))
-  until (($(grep -c '"object":"data/.*"status":201' "$DATA/audit.log" || true) >= before + 2)); do
-    kill -0 "$bg" 2>/dev/null || fail "the backup ended before the vault could be killed"
-    ((SECONDS < deadline)) || fail "no packs arrived"
-    sleep 0.02
-  done
-  kill -KILL "$VAULT_PID"
-  wait "$VAULT_PID" 2>/dev/null || true
+  kill_vault_after_packs "$bg" "$before" 2
   local killed_at=$SECONDS rc=0
   wait "$bg" || rc=$?
   ((rc == 1)) || fail "a backup to a vault gone for good gave exit $rc, not 1"

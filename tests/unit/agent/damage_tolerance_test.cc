@@ -25,6 +25,7 @@
 #include "core/storage/fault_backend.h"
 #include "core/storage/local_backend.h"
 #include "tests/support/fast_init.h"
+#include "tests/support/local_repo.h"
 #include "tests/support/random_data.h"
 #include "tests/support/temp_dir.h"
 
@@ -33,49 +34,23 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> FilesUnder(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-// Flips one byte in the middle of `path`.
-void FlipByte(const fs::path& path) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  REQUIRE(f.good());
-  f.seekg(0, std::ios::end);
-  const auto size = static_cast<std::streamoff>(f.tellg());
-  REQUIRE(size > 0);
-  f.seekg(size / 2);
-  char c = 0;
-  f.read(&c, 1);
-  c = static_cast<char>(c ^ 0x5a);
-  f.seekp(size / 2);
-  f.write(&c, 1);
-  REQUIRE(f.good());
-}
+using testing::FilesUnder;
+using testing::FlipByte;
 
 Bytes ReadAll(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
-class Fixture {
+class Fixture : public testing::LocalRepo {
  public:
-  testing::TempDir dir;
-  const std::string repo_path = dir.Sub("repo");
   const std::string src = dir.Sub("src");
 
-  Fixture() {
-    auto backend = storage::LocalBackend::Create(repo_path);
-    REQUIRE(backend);
-    REQUIRE(repo::Repository::Init(std::move(*backend), AsBytes("pw"), testing::FastInitOptions()));
-    fs::create_directories(src);
-  }
+  Fixture() { fs::create_directories(src); }
 
-  std::unique_ptr<repo::Repository> Open(std::shared_ptr<storage::Backend>* base = nullptr) {
+  using LocalRepo::Open;
+  // With `base`: the repository sees the storage through a fault injector.
+  std::unique_ptr<repo::Repository> Open(std::shared_ptr<storage::Backend>* base) {
     auto backend = storage::LocalBackend::Open(repo_path);
     REQUIRE(backend);
     std::unique_ptr<storage::Backend> top = std::move(*backend);

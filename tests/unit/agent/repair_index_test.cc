@@ -11,7 +11,7 @@
 #include "agent/maintain/checker.h"
 #include "core/format/pack.h"
 #include "core/storage/local_backend.h"
-#include "tests/support/fast_init.h"
+#include "tests/support/local_repo.h"
 #include "tests/support/random_data.h"
 #include "tests/support/temp_dir.h"
 
@@ -20,33 +20,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<fs::path> FilesUnder(const fs::path& dir) {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
+using testing::FilesUnder;
 
-void FlipByteAt(const fs::path& path, std::streamoff at) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(at);
-  char c = 0;
-  f.read(&c, 1);
-  c = static_cast<char>(c ^ 0x5a);
-  f.seekp(at);
-  f.write(&c, 1);
-  REQUIRE(f.good());
-}
+void FlipByteAt(const fs::path& path, std::streamoff at) { testing::FlipByte(path, at); }
 
-struct Fixture {
-  testing::TempDir dir;
-  const std::string repo_path = dir.Sub("repo");
-
+struct Fixture : testing::LocalRepo {
   Fixture() {
-    auto backend = storage::LocalBackend::Create(repo_path);
-    REQUIRE(backend);
-    REQUIRE(repo::Repository::Init(std::move(*backend), AsBytes("pw"), testing::FastInitOptions()));
     const std::string src = dir.Sub("src");
     fs::create_directories(src);
     for (int i = 0; i < 3; ++i) {
@@ -59,14 +38,6 @@ struct Fixture {
       o.host = "h";
       REQUIRE(backup::RunBackup(*repo, o));
     }
-  }
-
-  std::unique_ptr<repo::Repository> Open() {
-    auto backend = storage::LocalBackend::Open(repo_path);
-    REQUIRE(backend);
-    auto r = repo::Repository::Open(std::move(*backend), AsBytes("pw"));
-    REQUIRE(r);
-    return std::move(*r);
   }
 
   // check --read-data's problems, and how many packs it found in no index.

@@ -12,7 +12,7 @@
 #include "agent/backup/archiver.h"
 #include "agent/restore/restorer.h"
 #include "core/storage/local_backend.h"
-#include "tests/support/fast_init.h"
+#include "tests/support/local_repo.h"
 #include "tests/support/random_data.h"
 #include "tests/support/temp_dir.h"
 
@@ -32,24 +32,8 @@ void Write(const std::string& path, ByteView data) {
       .write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
 }
 
-struct Fixture {
-  testing::TempDir dir;
-  const std::string repo_path = dir.Sub("repo");
+struct Fixture : testing::LocalRepo {
   const std::string src = dir.Sub("src");
-
-  Fixture() {
-    auto backend = storage::LocalBackend::Create(repo_path);
-    REQUIRE(backend);
-    REQUIRE(repo::Repository::Init(std::move(*backend), AsBytes("pw"), testing::FastInitOptions()));
-  }
-
-  std::unique_ptr<repo::Repository> Open() {
-    auto backend = storage::LocalBackend::Open(repo_path);
-    REQUIRE(backend);
-    auto r = repo::Repository::Open(std::move(*backend), AsBytes("pw"));
-    REQUIRE(r);
-    return std::move(*r);
-  }
 
   std::set<fs::path> Packs() {
     std::set<fs::path> out;
@@ -173,16 +157,7 @@ TEST_CASE("repair snapshots keeps a folder whose listing is lost, empty and name
   auto loc = repo->index().Find(tree);
   REQUIRE(loc);
   fs::path pack = fs::path(f.repo_path) / "data" / loc->pack.Hex().substr(0, 2) / loc->pack.Hex();
-  {
-    std::fstream io(pack, std::ios::in | std::ios::out | std::ios::binary);
-    const auto at = static_cast<std::streamoff>(loc->entry.offset + loc->entry.stored_len / 2);
-    io.seekg(at);
-    char c = 0;
-    io.read(&c, 1);
-    c = static_cast<char>(c ^ 0x5a);
-    io.seekp(at);
-    io.write(&c, 1);
-  }
+  testing::FlipByte(pack, static_cast<std::streamoff>(loc->entry.offset + loc->entry.stored_len / 2));
   auto fresh = f.Open();
   auto stats = RepairSnapshots(*fresh, {});
   if (!stats) FAIL(stats.error().message());
