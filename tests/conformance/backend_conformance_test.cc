@@ -216,7 +216,7 @@ TEST_CASE("a missing object is not found by load, stat and remove",
           "[unit][storage][conformance]") {
   BACKEND_UNDER_TEST(backend);
   for (const ObjectName& object :
-       {Data(HexName(9)), ObjectName{ObjectKind::kSnapshot, "ab"},
+       {Data(HexName(9)), ObjectName{ObjectKind::kSnapshot, HexName(10)},
         ObjectName{ObjectKind::kConfig, "config"}}) {
     INFO(object.ToString());
     CHECK(backend.Load(object).error().code() == ErrorCode::kNotFound);
