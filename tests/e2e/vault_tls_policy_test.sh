@@ -13,12 +13,14 @@ DATA=$WORK/vault
 "$COFFRE_VAULT_BIN" --data "$DATA" init >/dev/null 2>&1
 start_vault "$DATA"
 
-# handshake ARGS...: true if s_client completes a handshake with ARGS.
+# handshake ARGS...: true if s_client completes a handshake with ARGS (its
+# "New, TLSv1.x, Cipher is X" line; the SSL-Session block is not printed
+# for TLS 1.3 when no session ticket arrives before s_client quits, and the
+# vault sends none).
 # @SECLEVEL=0 lets the client offer what the vault must refuse itself.
 handshake() {
   timeout 10 openssl s_client -connect "127.0.0.1:$PORT" -servername localhost "$@" \
-    </dev/null >"$OUT" 2>&1 && grep -q '^ *Cipher *: *[A-Z]' "$OUT" &&
-    ! grep -q 'Cipher *: *0000' "$OUT"
+    </dev/null >"$OUT" 2>&1 && grep -Eq '^(New|Reused), TLSv1\.[0-3], Cipher is [A-Z]' "$OUT"
 }
 
 step "TLS 1.0 and 1.1 are refused"
