@@ -51,12 +51,12 @@ Status Checker::Run() {
   RETURN_IF_ERROR(repo_.LoadIndex([this](const std::string& line) { Report(line); }));
   // Condemned packs still exist until a prune sweeps them, and a snapshot
   // may still use them (prune then keeps them): they count as indexed.
-  RETURN_IF_ERROR(repo_.IncludeCondemnedPacks([this](const std::string& line) { Report(line); }));
   // Packs in no index object (an interrupted backup's, or a damaged index
-  // object's) are read from their own headers, so the trees' blobs are
+  // object's) are read from their own headers too, so the trees' blobs are
   // judged by what is stored, not by what an index still says.
-  ASSIGN_OR_RETURN(stats_.unindexed_packs,
+  ASSIGN_OR_RETURN(std::vector<PackId> added,
                    repo_.IncludeUnindexedPacks([this](const std::string& line) { Report(line); }));
+  for (const PackId& id : added) stats_.unindexed_packs += repo_.condemned().count(id) ? 0 : 1;
   RETURN_IF_ERROR(CheckTrees());
   std::map<PackId, uint64_t> stored;
   RETURN_IF_ERROR(CheckPacksExist(&stored));

@@ -198,8 +198,7 @@ Result<RepairSnapshotsStats> RepairSnapshots(repo::Repository& repo,
     warn("snapshot " + d.id.Hex() + " cannot be read (" + d.error.message() +
          "): nothing of it can be repaired; `coffre forget " + d.id.Short() + "` removes it");
   RETURN_IF_ERROR(repo.LoadIndex(warn));
-  ASSIGN_OR_RETURN(size_t unindexed, repo.IncludeUnindexedPacks(warn));
-  (void)unindexed;
+  RETURN_IF_ERROR(StatusOf(repo.IncludeUnindexedPacks(warn)));
   std::set<PackId> stored;
   RETURN_IF_ERROR(repo.backend().List(storage::ObjectKind::kData, [&](const storage::ObjectInfo& info) {
     if (auto id = PackId::FromHex(info.name)) stored.insert(*id);

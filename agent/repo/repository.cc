@@ -290,8 +290,8 @@ Result<std::vector<SnapshotListing>> Repository::ListSnapshots(
   for (const std::string& name : names) {
     auto id = ObjectId::FromHex(name);
     if (!id) {
-      // A stray file under snapshots/ is not a snapshot, but not one to
-      // hide either: it is reported like a damaged one.
+      // A stray file under snapshots/ is no snapshot: skipped where damage
+      // is skipped (check reports it), an error where it is not.
       if (!damaged) return Err(CorruptionError("snapshots/" + name + " is not a snapshot name"));
       continue;
     }

@@ -118,9 +118,10 @@ class Repository {
   // stored pack the index does not cover: condemned packs, and packs whose
   // index object is damaged or gone or that an interrupted backup left, so
   // that a damaged index never blocks a restore. One listing of data/ plus
-  // one header read per such pack; nothing is written. Returns how many
-  // packs it added. Call after LoadIndex; unreadable packs go to `warn`.
-  Result<size_t> IncludeUnindexedPacks(const std::function<void(const std::string&)>& warn = {});
+  // one header read per such pack; nothing is written. Returns the packs it
+  // added. Call after LoadIndex; unreadable packs go to `warn`.
+  Result<std::vector<PackId>> IncludeUnindexedPacks(
+      const std::function<void(const std::string&)>& warn = {});
   // Packs named by the prune plans read at the last LoadIndex.
   const std::set<PackId>& condemned() const { return condemned_; }
   // Indexes packs that exist in storage but in no index (left by an
@@ -197,10 +198,11 @@ class Repository {
   // A blob's sealed bytes: read alone, or, where the backend asks for
   // read-ahead, with the stretch of pack after it (kept in read_cache_).
   Result<Bytes> ReadSealed(const BlobLocation& loc);
-  // Adds to index() the headers of the stored packs `wanted` picks; the
-  // count added, or a storage error.
-  Result<size_t> IncludeStoredPacks(const std::function<bool(const PackId&)>& wanted,
-                                    const std::function<void(const std::string&)>& warn);
+  // Adds to index() the headers of the stored packs `wanted` picks, and
+  // returns them; a storage error stops it. One listing of data/.
+  Result<std::vector<format::IndexedPack>> IncludeStoredPacks(
+      const std::function<bool(const PackId&)>& wanted,
+      const std::function<void(const std::string&)>& warn);
 
   std::unique_ptr<storage::Backend> backend_;
   format::Config config_;

@@ -117,13 +117,19 @@ Status Repository::IncludeCondemnedPacks(const std::function<void(const std::str
   return added ? Status::Ok() : added.error();
 }
 
-Result<size_t> Repository::IncludeUnindexedPacks(
+Result<std::vector<PackId>> Repository::IncludeUnindexedPacks(
     const std::function<void(const std::string&)>& warn) {
-  return IncludeStoredPacks([this](const PackId& id) { return !index_.HasPack(id); }, warn);
+  ASSIGN_OR_RETURN(
+      std::vector<format::IndexedPack> added,
+      IncludeStoredPacks([this](const PackId& id) { return !index_.HasPack(id); }, warn));
+  std::vector<PackId> ids;
+  for (const format::IndexedPack& pack : added) ids.push_back(pack.id);
+  return ids;
 }
 
-Result<size_t> Repository::IncludeStoredPacks(const std::function<bool(const PackId&)>& wanted,
-                                              const std::function<void(const std::string&)>& warn) {
+Result<std::vector<format::IndexedPack>> Repository::IncludeStoredPacks(
+    const std::function<bool(const PackId&)>& wanted,
+    const std::function<void(const std::string&)>& warn) {
   // Listed first, read after: the headers are read outside the listing.
   std::vector<std::pair<PackId, uint64_t>> picked;
   RETURN_IF_ERROR(backend_->List(ObjectKind::kData, [&](const storage::ObjectInfo& info) {
@@ -131,7 +137,7 @@ Result<size_t> Repository::IncludeStoredPacks(const std::function<bool(const Pac
     if (id && wanted(*id)) picked.emplace_back(*id, info.size);
     return Status::Ok();
   }));
-  size_t added = 0;
+  std::vector<format::IndexedPack> added;
   for (const auto& [id, size] : picked) {
     auto pack = ReadPackHeader(id, size);
     if (!pack) {
@@ -141,7 +147,7 @@ Result<size_t> Repository::IncludeStoredPacks(const std::function<bool(const Pac
       continue;
     }
     index_.AddPack(*pack);  // keeps the locations already known
-    ++added;
+    added.push_back(std::move(*pack));
   }
   return added;
 }
@@ -156,23 +162,12 @@ Result<format::IndexedPack> Repository::ReadPackHeader(const PackId& id, uint64_
 }
 
 Result<size_t> Repository::IndexOrphanPacks(const std::function<void(const std::string&)>& warn) {
-  std::vector<std::pair<PackId, uint64_t>> orphans;
-  RETURN_IF_ERROR(backend_->List(ObjectKind::kData, [&](const storage::ObjectInfo& info) {
-    auto id = PackId::FromHex(info.name);
-    if (id && !index_.HasPack(*id) && !condemned_.count(*id)) orphans.emplace_back(*id, info.size);
-    return Status::Ok();
-  }));
   format::IndexFile file;
-  for (const auto& [id, size] : orphans) {
-    auto pack = ReadPackHeader(id, size);
-    if (!pack) {
-      if (Vanished(pack.error())) continue;
-      warn(pack.error().message());
-      continue;
-    }
-    index_.AddPack(*pack);
-    file.packs.push_back(std::move(*pack));
-  }
+  ASSIGN_OR_RETURN(file.packs, IncludeStoredPacks(
+                                   [this](const PackId& id) {
+                                     return !index_.HasPack(id) && !condemned_.count(id);
+                                   },
+                                   warn));
   if (!file.packs.empty()) {
     auto saved = SaveIndex(file);
     if (!saved) return Err(saved.error());
