@@ -23,6 +23,7 @@
 #include "core/storage/fault_backend.h"
 #include "core/storage/local_backend.h"
 #include "tests/support/fast_init.h"
+#include "tests/support/local_repo.h"
 #include "tests/support/random_data.h"
 #include "tests/support/temp_dir.h"
 
@@ -420,18 +421,7 @@ TEST_CASE("restore names a damaged pack and restores every other file",
   REQUIRE(loc);
   std::string hex = loc->pack.Hex();
   std::string pack_path = f.repo_path + "/data/" + hex.substr(0, 2) + "/" + hex;
-  {
-    std::fstream file(pack_path, std::ios::in | std::ios::out | std::ios::binary);
-    REQUIRE(file.good());
-    std::streamoff at = static_cast<std::streamoff>(loc->entry.offset + loc->entry.stored_len / 2);
-    file.seekg(at);
-    char c = 0;
-    file.read(&c, 1);
-    c = static_cast<char>(c ^ 0x40);
-    file.seekp(at);
-    file.write(&c, 1);
-    REQUIRE(file.good());
-  }
+  testing::FlipByte(pack_path, static_cast<std::streamoff>(loc->entry.offset + loc->entry.stored_len / 2));
 
   auto fresh = f.OpenAgain();
   TempDir out;
