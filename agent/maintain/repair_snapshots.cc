@@ -2,6 +2,7 @@
 
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "agent/repo/pack_uploader.h"
 #include "agent/repo/repo_lock.h"
@@ -40,10 +41,10 @@ class SnapshotRepairer {
   Result<BlobId> Repair(const BlobId& id, const std::string& path,
                         std::vector<std::string>* damaged) {
     if (options_.cancel && options_.cancel->load()) return Err(CancelledError("interrupted"));
-    if (auto done = repaired_trees_.find(id); done != repaired_trees_.end()) {
-      damaged->insert(damaged->end(), done->second.second.begin(), done->second.second.end());
-      return done->second.first;
-    }
+    // An intact tree is walked once; a damaged one again at each path it
+    // stands at, so that each damaged entry is named where it is (the
+    // chunks' verdicts are kept, so that costs no read).
+    if (intact_trees_.count(id)) return id;
     auto tree = repo_.LoadTree(id);
     if (!tree) {
       if (tree.error().code() == ErrorCode::kUnavailable) return Err(tree.error());
@@ -84,7 +85,7 @@ class SnapshotRepairer {
     if (changed) {
       ASSIGN_OR_RETURN(result, SaveTree(std::move(out)));
     }
-    repaired_trees_[id] = {result, here};
+    if (here.empty()) intact_trees_.insert(id);
     damaged->insert(damaged->end(), here.begin(), here.end());
     return result;
   }
@@ -177,7 +178,7 @@ class SnapshotRepairer {
   std::unique_ptr<repo::PackUploader> uploader_;
   std::unordered_map<BlobId, std::string, IdHash> verdicts_;
   std::unordered_map<BlobId, format::Tree, IdHash> created_;  // trees this run wrote
-  std::unordered_map<BlobId, std::pair<BlobId, std::vector<std::string>>, IdHash> repaired_trees_;
+  std::unordered_set<BlobId, IdHash> intact_trees_;
 };
 
 }  // namespace
