@@ -13,6 +13,7 @@
 #include "core/base/clock.h"
 #include "core/storage/http_headers.h"
 #include "core/storage/http_status.h"
+#include "vault/api/auth_limiter.h"
 #include "vault/api/guarded_server.h"
 #include "vault/api/request_auth.h"
 #include "vault/api/request_parse.h"
@@ -58,6 +59,7 @@ struct VaultServer::Impl {
   AuditLog* audit;
   std::unique_ptr<TlsContext> tls;
   std::unique_ptr<GuardedServer> server;
+  std::unique_ptr<AuthFailureLimiter> auth_limiter;
   std::string host;
   int port = 0;
 
@@ -98,7 +100,13 @@ struct VaultServer::Impl {
     // that a revoked one might pass.
     const std::string tenant = req.matches[1];
     std::optional<Result<Principal>> who;
-    if (Status fresh = registry->Refresh(); fresh.code() == ErrorCode::kUnavailable) {
+    if (const int64_t wait = auth_limiter->RefusalSeconds(req.remote_addr, tenant); wait > 0) {
+      // Too many failures: the token is not even checked, so guessing costs
+      // the guesser time and the vault nothing.
+      res.set_header("Retry-After", std::to_string(wait));
+      Fail(res, 429, "too many failed authentications; try again in " + std::to_string(wait) + " s",
+           "auth_limited");
+    } else if (Status fresh = registry->Refresh(); fresh.code() == ErrorCode::kUnavailable) {
       // The reason (a database's address) is for the operator, not for
       // whoever sent the request.
       LogStateError(fresh);
@@ -108,6 +116,7 @@ struct VaultServer::Impl {
       Status allowed = *who ? CheckAccess(**who, tenant, req.matches[2], need) : who->error();
       if (allowed.ok()) return **who;
       if (!*who) {
+        auth_limiter->CountFailure(req.remote_addr, tenant);
         res.set_header("WWW-Authenticate", "Bearer");
         Fail(res, 401, allowed.message(), "auth");
       } else {
@@ -404,6 +413,11 @@ Result<std::unique_ptr<VaultServer>> VaultServer::Create(const VaultConfig& conf
       std::make_unique<ObjectService>(store, impl->registry, impl->usage, metrics, config.location);
   impl->metrics = metrics;
   impl->audit = state->audit.get();
+  AuthFailureLimiter::Limits auth_limits;
+  auth_limits.per_address = config.auth_failures_per_address;
+  auth_limits.per_tenant = config.auth_failures_per_tenant;
+  auth_limits.window_ns = config.auth_failure_window_s * 1'000'000'000;
+  impl->auth_limiter = std::make_unique<AuthFailureLimiter>(auth_limits);
   RETURN_IF_ERROR(ParseListen(config.listen, &impl->host, &impl->port));
   ASSIGN_OR_RETURN(impl->tls, TlsContext::Load(config.tls_cert, config.tls_key));
   ConnectionLimits limits;

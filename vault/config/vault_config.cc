@@ -228,6 +228,12 @@ Status ApplyKey(const std::string& file, const std::string& key, const toml::val
     config->max_header_bytes = bytes;
   } else if (key == "max_headers") {
     RETURN_IF_ERROR(RequireInt(where, v, 1, 10000, &config->max_headers));
+  } else if (key == "auth_failures_per_address") {
+    RETURN_IF_ERROR(RequireInt(where, v, 0, 1000000, &config->auth_failures_per_address));
+  } else if (key == "auth_failures_per_tenant") {
+    RETURN_IF_ERROR(RequireInt(where, v, 0, 1000000, &config->auth_failures_per_tenant));
+  } else if (key == "auth_failure_window") {
+    RETURN_IF_ERROR(RequireDuration(where, v, 1, 86400, &config->auth_failure_window_s));
   } else if (key == "metrics_token") {
     RETURN_IF_ERROR(RequireString(where, v, &config->metrics_token));
   } else if (key == "node_name") {
@@ -432,6 +438,18 @@ std::string DefaultVaultToml() {
 # 400 and the connection closed), and at most this many header lines.
 #max_header_size = "64KiB"
 #max_headers = 100
+
+# Failed authentications (a missing, unknown or revoked token) allowed from
+# one client address, and on one tenant's paths, per auth_failure_window;
+# each allowance refills steadily over the window. Past it, requests get 429
+# with Retry-After before their token is checked: from that address, or on
+# that tenant's paths from an address that has failed (a tenant's agents
+# that never failed keep working). Counted in /metrics as auth_limited.
+# 0 turns a limit off. Behind a TCP proxy every client has the proxy's
+# address: turn the per-address limit off there (docs/vault.md).
+#auth_failures_per_address = 20
+#auth_failures_per_tenant = 100
+#auth_failure_window = "1m"
 
 # A secret that lets a client outside the loopback interface read /metrics
 # (sent as "Authorization: Bearer ..."). Empty: loopback clients only.

@@ -60,6 +60,11 @@ struct VaultConfig {
   int64_t io_timeout_s = 60;         // one read or write with no progress
   uint64_t max_header_bytes = 64 << 10;  // request line and headers together
   int max_headers = 100;             // header lines of one request
+  // Failed authentications before tokens are no longer checked for a while
+  // (docs/vault-api.md, "Failed authentications"); 0 turns a limit off.
+  int auth_failures_per_address = 20;
+  int auth_failures_per_tenant = 100;
+  int64_t auth_failure_window_s = 60;  // each bucket refills over this time
   std::string metrics_token;       // "" : /metrics only from loopback
   std::string node_name;            // "" : the host's name (NodeName)
   std::string location;             // "fr-par"...; "" : none (docs/sovereignty.md)

@@ -11,7 +11,7 @@ namespace {
 // Prometheus' rate() and alert rules miss that error.
 constexpr const char* kErrorKinds[] = {"auth",    "forbidden", "bad_request", "not_found",
                                        "conflict", "quota",    "integrity",   "storage",
-                                       "state",   "usage",     "audit"};
+                                       "state",   "usage",     "audit",       "auth_limited"};
 
 // Label values in the text format escape backslash, double quote and line
 // feed, and nothing else.

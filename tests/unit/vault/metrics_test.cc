@@ -35,6 +35,7 @@ TEST_CASE("metrics render the documented series in the Prometheus text format", 
       "# TYPE coffre_vault_errors_total counter\n"
       "coffre_vault_errors_total{kind=\"audit\"} 0\n"
       "coffre_vault_errors_total{kind=\"auth\"} 2\n"
+      "coffre_vault_errors_total{kind=\"auth_limited\"} 0\n"
       "coffre_vault_errors_total{kind=\"bad_request\"} 0\n"
       "coffre_vault_errors_total{kind=\"conflict\"} 0\n"
       "coffre_vault_errors_total{kind=\"forbidden\"} 0\n"
