@@ -36,11 +36,16 @@ std::string Trimmed(std::string s) {
 
 }  // namespace
 
-VaultProcess::VaultProcess(const std::string& tenant) : tenant_(tenant) {
+VaultProcess::VaultProcess(const std::string& tenant, const std::string& toml_head)
+    : tenant_(tenant) {
   const std::string data = dir_.Sub("data");
   const std::string log = dir_.Sub("serve.log");
   const std::string err = dir_.Sub("command.err");
   RunVault({"--data", data, "init"}, dir_.Sub("init.out"), err);
+  if (!toml_head.empty()) {
+    const std::string toml = data + "/vault.toml";
+    WriteFile(toml, toml_head + ReadFile(toml));
+  }
   RunVault({"--data", data, "tenant", "add", tenant}, dir_.Sub("tenant.out"), err);
   RunVault({"--data", data, "token", "add", "--tenant", tenant, "--role", "admin"},
            dir_.Sub("token"), err);

@@ -19,7 +19,10 @@ class VaultProcess {
  public:
   // Initialises a vault, adds `tenant` and an admin token, and serves it;
   // returns once it listens. Aborts the test (throws) if it cannot.
-  explicit VaultProcess(const std::string& tenant = "conformance");
+  // `toml_head`: top-level vault.toml keys ("max_list_page = 100\n"), put
+  // before the file that init wrote.
+  explicit VaultProcess(const std::string& tenant = "conformance",
+                        const std::string& toml_head = "");
   ~VaultProcess();  // stops the vault (SIGTERM, then waits)
   VaultProcess(const VaultProcess&) = delete;
   VaultProcess& operator=(const VaultProcess&) = delete;

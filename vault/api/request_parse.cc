@@ -27,11 +27,58 @@ std::vector<std::string_view> Split(std::string_view path) {
   return segments;
 }
 
+// Largest limit a listing may ask for; the vault's max_list_page caps it.
+constexpr uint64_t kMaxListLimit = 1'000'000;
+
+// A listing's "limit=N&after=NAME", in either order, each at most once.
+Status ParseListQuery(std::string_view query, RequestTarget* t) {
+  bool seen_limit = false, seen_after = false;
+  if (query.empty()) return Bad("an empty query string");
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (amp != std::string_view::npos && query.empty()) return Bad("a query ending with '&'");
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) return Bad("a query parameter without '='");
+    const std::string_view key = pair.substr(0, eq), value = pair.substr(eq + 1);
+    if (key == "limit" && !seen_limit) {
+      seen_limit = true;
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || end != value.data() + value.size() || n == 0 ||
+          n > kMaxListLimit)
+        return Bad("limit must be a number from 1 to " + std::to_string(kMaxListLimit));
+      t->list_limit = n;
+    } else if (key == "after" && !seen_after) {
+      seen_after = true;
+      if (!storage::ValidateObjectName(value).ok()) return Bad("after must be an object name");
+      t->list_after = value;
+    } else {
+      return Bad("a listing takes only limit and after, each once");
+    }
+  }
+  if (seen_after && !seen_limit) return Bad("after needs a limit");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<RequestTarget> ParseRequestTarget(std::string_view raw) {
   if (raw.empty() || raw[0] != '/') return Err(Bad("it must start with '/'"));
   if (raw.size() > kMaxTarget) return Err(Bad("longer than " + std::to_string(kMaxTarget)));
+  // Only a listing takes a query: its path ends with '/', and nothing
+  // else may have one.
+  std::string_view query;
+  bool has_query = false;
+  if (const size_t q = raw.find('?'); q != std::string_view::npos && q > 0 && raw[q - 1] == '/') {
+    query = raw.substr(q + 1);
+    raw = raw.substr(0, q);
+    has_query = true;
+    for (char c : query) {
+      if (c == '?' || c == '#') return Err(Bad("a second '?' or a '#'"));
+    }
+  }
   for (char c : raw) {
     const auto u = static_cast<unsigned char>(c);
     if (u <= 0x20 || u >= 0x7f) return Err(Bad("a byte outside printable ASCII"));
@@ -47,6 +94,8 @@ Result<RequestTarget> ParseRequestTarget(std::string_view raw) {
     if (seg[i].empty() && !trailing) return Err(Bad("an empty segment"));
     if (seg[i] == "." || seg[i] == "..") return Err(Bad("a dot segment"));
   }
+  if (has_query && (seg.size() != 6 || !seg[5].empty()))
+    return Err(Bad("no query string is served"));
   RequestTarget t;
   if (raw == "/v1/health") {
     t.route = RequestTarget::Route::kHealth;
@@ -76,6 +125,7 @@ Result<RequestTarget> ParseRequestTarget(std::string_view raw) {
   t.kind = seg[4];
   if (seg[5].empty()) {
     t.route = RequestTarget::Route::kList;
+    if (has_query) RETURN_IF_ERROR(ParseListQuery(query, &t));
     return t;
   }
   storage::ObjectName object{*kind, std::string(seg[5])};

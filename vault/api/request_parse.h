@@ -29,11 +29,17 @@ struct RequestTarget {
   std::string repo;
   std::string kind;    // kList, kObject: a known kind name ("data", ...)
   std::string name;    // kObject: "config", or 64 lower-case hex digits
+  // kList, from "?limit=N&after=NAME" (docs/vault-api.md, "Listings"):
+  // at most this many names (0: none asked, the legacy whole listing), and
+  // only names after this one ("": from the first).
+  uint64_t list_limit = 0;
+  std::string list_after;
 };
 
 // Parses the raw target of a request line, as the client sent it (not
 // percent-decoded). kInvalidArgument (answered 400) for anything that is
-// not exactly one of the routes above with valid names: a query string, any
+// not exactly one of the routes above with valid names: a query string
+// (other than a listing's limit and after, each at most once), any
 // '%' (no valid name needs one, so "%2e%2e" and "%2f" never reach a decoder),
 // "..", an empty segment ("//"), upper case, a byte outside printable ASCII,
 // a name too long, an unknown kind, or a config name under another kind.

@@ -263,12 +263,47 @@ void VaultServer::Impl::HeadRepo(const Request& req, Response& res) {
 void VaultServer::Impl::List(const Request& req, Response& res) {
   auto target = Resolve(req, res, Need::kRead);
   if (!target) return;
-  nlohmann::json out = nlohmann::json::array();
+  auto query = ParseRequestTarget(req.target);  // the pre-routing handler accepted it
+  if (!query) return Fail(res, query.error());
+  // One page: the `limit` smallest names after `after`, kept in a max-heap
+  // of at most limit + 1 (the one past the page only says there is more),
+  // so memory follows the page, never the repository.
+  const uint64_t page = config.max_list_page;
+  const bool paged = query->list_limit != 0;
+  const uint64_t limit = paged ? std::min<uint64_t>(query->list_limit, page) : page;
+  auto by_name = [](const storage::ObjectInfo& a, const storage::ObjectInfo& b) {
+    return a.name < b.name;
+  };
+  std::vector<storage::ObjectInfo> heap;
   Status s = target->backend->List(target->object.kind, [&](const storage::ObjectInfo& info) {
-    out.push_back({{"name", info.name}, {"size", info.size}});
+    if (info.name <= query->list_after) return Status::Ok();
+    if (heap.size() <= limit) {
+      heap.push_back(info);
+      std::push_heap(heap.begin(), heap.end(), by_name);
+    } else if (info.name < heap.front().name) {
+      std::pop_heap(heap.begin(), heap.end(), by_name);
+      heap.back() = info;
+      std::push_heap(heap.begin(), heap.end(), by_name);
+    }
     return Status::Ok();
   });
   if (!s.ok()) return Fail(res, s);
+  std::sort_heap(heap.begin(), heap.end(), by_name);
+  if (heap.size() > limit) {
+    if (!paged) {
+      // A client that does not page would take a cut listing for the whole
+      // one (and a prune or a check would act on it): refuse instead.
+      return Fail(res, 400,
+                  "more than " + std::to_string(page) +
+                      " objects of this kind: list with ?limit= (an agent older than the "
+                      "vault's paging must be upgraded)",
+                  "bad_request");
+    }
+    heap.pop_back();
+    res.set_header("Coffre-List-Next-After", heap.back().name);
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (const storage::ObjectInfo& info : heap) out.push_back({{"name", info.name}, {"size", info.size}});
   res.set_content(out.dump() + "\n", "application/json");
 }
 

@@ -228,6 +228,10 @@ Status ApplyKey(const std::string& file, const std::string& key, const toml::val
     config->max_header_bytes = bytes;
   } else if (key == "max_headers") {
     RETURN_IF_ERROR(RequireInt(where, v, 1, 10000, &config->max_headers));
+  } else if (key == "max_list_page") {
+    int n = 0;
+    RETURN_IF_ERROR(RequireInt(where, v, 100, 1000000, &n));
+    config->max_list_page = static_cast<uint64_t>(n);
   } else if (key == "auth_failures_per_address") {
     RETURN_IF_ERROR(RequireInt(where, v, 0, 1000000, &config->auth_failures_per_address));
   } else if (key == "auth_failures_per_tenant") {
@@ -438,6 +442,10 @@ std::string DefaultVaultToml() {
 # 400 and the connection closed), and at most this many header lines.
 #max_header_size = "64KiB"
 #max_headers = 100
+
+# Names one listing request answers, at most: a client pages through more
+# with ?limit= and ?after= (docs/vault-api.md, "Listings").
+#max_list_page = 10000
 
 # Failed authentications (a missing, unknown or revoked token) allowed from
 # one client address, and on one tenant's paths, per auth_failure_window;

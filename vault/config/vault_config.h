@@ -60,6 +60,7 @@ struct VaultConfig {
   int64_t io_timeout_s = 60;         // one read or write with no progress
   uint64_t max_header_bytes = 64 << 10;  // request line and headers together
   int max_headers = 100;             // header lines of one request
+  uint64_t max_list_page = 10000;    // names one listing request answers
   // Failed authentications before tokens are no longer checked for a while
   // (docs/vault-api.md, "Failed authentications"); 0 turns a limit off.
   int auth_failures_per_address = 20;

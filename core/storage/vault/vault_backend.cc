@@ -22,6 +22,10 @@ using storage::ObjectName;
 
 namespace {
 
+// Names asked for in one listing request; the vault may answer fewer (its
+// max_list_page) and says where the next page starts.
+constexpr uint64_t kListPage = 10000;
+
 // The vault's one-line reason, or the status alone.
 std::string Reason(const httplib::Response& res) {
   std::string body = res.body.substr(0, 300);
@@ -428,21 +432,37 @@ Status VaultBackend::Remove(const ObjectName& object) {
 Status VaultBackend::List(ObjectKind kind, const std::function<Status(const ObjectInfo&)>& fn) {
   RETURN_IF_ERROR(storage::ValidateObjectKind(kind));
   const std::string what = std::string("list ") + storage::ObjectKindName(kind);
+  const std::string path = RepoPath() + "/" + storage::ObjectKindName(kind) + "/";
+  // Every page is read before `fn` sees a name: a page that fails is then
+  // retried with the whole listing, and `fn` never sees a name twice.
+  std::vector<ObjectInfo> all;
+  std::string after;
   auto lease = Acquire();
-  auto res = lease->Get(RepoPath() + "/" + storage::ObjectKindName(kind) + "/");
-  if (!res) return lease.Transport(res, what);
-  CountReceived(res->body.size());
-  if (res->status != 200) return StatusOf(*res, what);
-  auto listing = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-  if (!listing.is_array()) return UnavailableError(what + ": the vault sent a malformed listing");
-  for (const auto& entry : listing) {
-    if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string() ||
-        !entry.contains("size") || !entry["size"].is_number_unsigned())
+  for (;;) {
+    std::string target = path + "?limit=" + std::to_string(kListPage);
+    if (!after.empty()) target += "&after=" + after;
+    auto res = lease->Get(target);
+    if (!res) return lease.Transport(res, what);
+    CountReceived(res->body.size());
+    if (res->status != 200) return StatusOf(*res, what);
+    auto listing = nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    if (!listing.is_array()) return UnavailableError(what + ": the vault sent a malformed listing");
+    for (const auto& entry : listing) {
+      if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string() ||
+          !entry.contains("size") || !entry["size"].is_number_unsigned())
+        return UnavailableError(what + ": the vault sent a malformed listing");
+      ObjectInfo info{entry["name"].get<std::string>(), entry["size"].get<uint64_t>()};
+      if (!storage::ValidateObjectName(info.name).ok()) continue;
+      all.push_back(std::move(info));
+    }
+    const std::string next = res->get_header_value("Coffre-List-Next-After");
+    if (next.empty()) break;
+    // Pages go forward by name; one that does not would never end.
+    if (next <= after || !storage::ValidateObjectName(next).ok())
       return UnavailableError(what + ": the vault sent a malformed listing");
-    ObjectInfo info{entry["name"].get<std::string>(), entry["size"].get<uint64_t>()};
-    if (!storage::ValidateObjectName(info.name).ok()) continue;
-    RETURN_IF_ERROR(fn(info));
+    after = next;
   }
+  for (const ObjectInfo& info : all) RETURN_IF_ERROR(fn(info));
   return Status::Ok();
 }
 

@@ -35,6 +35,34 @@ TEST_CASE("ParseRequestTarget names each route and its parts", "[unit][vault]") 
   CHECK(config->name == "config");
 }
 
+TEST_CASE("a listing alone takes a page's limit and the name it starts after", "[unit][vault]") {
+  const std::string list = "/v1/repos/acme/main/data/";
+  auto plain = ParseRequestTarget(list);
+  REQUIRE(plain);
+  CHECK(plain->list_limit == 0);
+  CHECK(plain->list_after.empty());
+  auto page = ParseRequestTarget(list + "?limit=500&after=" + kHash);
+  REQUIRE(page);
+  CHECK(page->route == RequestTarget::Route::kList);
+  CHECK(page->list_limit == 500);
+  CHECK(page->list_after == kHash);
+  auto reversed = ParseRequestTarget(list + "?after=" + kHash + "&limit=1");
+  REQUIRE(reversed);
+  CHECK(reversed->list_limit == 1);
+  for (const std::string& bad :
+       {list + "?", list + "?limit=0", list + "?limit=1000001", list + "?limit=-1",
+        list + "?limit=1x", list + "?limit=", list + "?after=" + kHash,
+        list + "?limit=1&limit=2", list + "?limit=1&after=../x", list + "?limit=1&after=A",
+        list + "?limit=1&other=2", list + "?limit=1&", list + "?limit", list + "?limit=1?x",
+        list + "?limit=1#x", std::string("/v1/repos/acme/main/?limit=1"),
+        "/v1/repos/acme/main/data/" + kHash + "?limit=1", std::string("/v1/repos/acme/main?limit=1")}) {
+    INFO(bad);
+    auto parsed = ParseRequestTarget(bad);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().code() == ErrorCode::kInvalidArgument);
+  }
+}
+
 TEST_CASE("ParseRequestTarget refuses traversal, encoding and malformed names",
           "[unit][vault]") {
   const std::string base = "/v1/repos/acme/main/";
