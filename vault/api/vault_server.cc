@@ -7,6 +7,7 @@
 #include <atomic>
 #include <iostream>
 #include <optional>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
@@ -178,6 +179,24 @@ struct VaultServer::Impl {
     return Target{std::move(*who), req.matches[2], backend, std::move(*object)};
   }
 
+  // The body size a PUT announces, or nullopt with the response filled
+  // (411 without Content-Length, 413 past max_object_size).
+  std::optional<uint64_t> BodySize(const Request& req, Response& res) {
+    const std::optional<uint64_t> length =
+        storage::ParseDecimal(req.get_header_value("Content-Length"));
+    if (!length) {
+      Fail(res, 411, "Content-Length is required", "bad_request");
+    } else if (*length > config.max_object_bytes) {
+      Fail(res, 413, "object larger than " + std::to_string(config.max_object_bytes) + " bytes",
+           "bad_request");
+    } else {
+      return length;
+    }
+    return std::nullopt;
+  }
+  // For "Expect: 100-continue": true, with the response filled, if the
+  // request would be refused before its body is read.
+  bool ExpectRefused(const Request& req, Response& res);
   void Routes();
   void CreateRepo(const Request& req, Response& res);
   void HeadRepo(const Request& req, Response& res);
@@ -210,6 +229,16 @@ void VaultServer::Impl::Routes() {
     if (HasBody(req)) GuardedServer::CloseAfterResponse(res);
     return httplib::Server::HandlerResponse::Handled;
   });
+  // A client that sends "Expect: 100-continue" waits for "100 Continue"
+  // before its body: a PUT the vault would refuse from its headers gets
+  // that refusal instead, and never sends a byte of its body.
+  server->set_expect_100_continue_handler([this](const Request& req, Response& res) {
+    if (ExpectRefused(req, res)) {
+      GuardedServer::CloseAfterResponse(res);
+      return res.status;
+    }
+    return 100;
+  });
   server->Get("/v1/health", [this](const Request&, Response& res) {
     // The location tells a replicating vault where this one stores
     // (docs/sovereignty.md); it names no tenant.
@@ -239,6 +268,31 @@ void VaultServer::Impl::Routes() {
   server->set_logger([this](const Request& req, const Response& res) {
     metrics->CountRequest(req.method, res.status);
   });
+}
+
+bool VaultServer::Impl::ExpectRefused(const Request& req, Response& res) {
+  auto target = ParseRequestTarget(req.target);
+  if (!target) {
+    Fail(res, target.error());
+    return true;
+  }
+  // Any other request with a body is refused by the pre-routing handler,
+  // which never reads that body.
+  if (req.method != "PUT" || target->route != RequestTarget::Route::kObject) return false;
+  // Routing has not run yet: match the path as the PUT route will.
+  static const std::regex kObject(kObjectPattern);
+  Request probe = req;
+  if (!std::regex_match(probe.path, probe.matches, kObject)) return false;
+  auto checked = Resolve(probe, res, Need::kCreate, "put");
+  if (!checked) return true;
+  const std::optional<uint64_t> length = BodySize(req, res);
+  if (length) {
+    Status s = objects->CheckPut(checked->who.tenant, checked->repo, checked->object, *length);
+    if (s.ok()) return false;
+    Fail(res, s);
+  }
+  Audit(checked->who, "put", checked->repo, checked->object.ToString(), res.status);
+  return true;
 }
 
 void VaultServer::Impl::CreateRepo(const Request& req, Response& res) {
@@ -349,15 +403,9 @@ void VaultServer::Impl::Put(const Request& req, Response& res, const BodyReader&
   auto target = Resolve(req, res, Need::kCreate, "put");
   if (!target) return;
   const std::string& tenant = target->who.tenant;
-  const std::optional<uint64_t> length =
-      storage::ParseDecimal(req.get_header_value("Content-Length"));
-  const uint64_t size = length.value_or(0);
-  if (!length) {
-    Fail(res, 411, "Content-Length is required", "bad_request");
-  } else if (size > config.max_object_bytes) {
-    Fail(res, 413, "object larger than " + std::to_string(config.max_object_bytes) + " bytes",
-         "bad_request");
-  } else {
+  const std::optional<uint64_t> length = BodySize(req, res);
+  if (length) {
+    const uint64_t size = *length;
     uint64_t received = 0;
     auto stored = objects->Put(
         tenant, target->repo, target->object, size,

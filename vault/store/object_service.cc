@@ -106,6 +106,19 @@ Status ObjectService::Delete(const std::string& tenant, const std::string& repo,
   return Status::Ok();
 }
 
+Status ObjectService::CheckPut(const std::string& tenant, const std::string& repo,
+                               const storage::ObjectName& object, uint64_t size) {
+  RETURN_IF_ERROR(CheckPlacement(tenant));
+  ASSIGN_OR_RETURN(storage::Backend * backend, store_->Find(tenant, repo));
+  if (backend->Stat(object).has_value()) return Status::Ok();  // costs no quota
+  auto found = registry_->FindTenant(tenant);
+  Status reserved = usage_->Reserve(tenant, size, found ? found->quota_bytes : 0);
+  if (reserved.code() == ErrorCode::kNoSpace) return reserved;
+  // A ledger that cannot be reached now is Put's to report.
+  if (reserved.ok()) Release(tenant, size);
+  return Status::Ok();
+}
+
 Status ObjectService::CreateRepo(const std::string& tenant, const std::string& repo) {
   RETURN_IF_ERROR(CheckPlacement(tenant));
   return store_->CreateRepo(tenant, repo);

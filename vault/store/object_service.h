@@ -54,6 +54,13 @@ class ObjectService {
                          const storage::ObjectName& object, uint64_t size,
                          const BodySource& body);
 
+  // What Put would answer before reading a body of `size` bytes (placement,
+  // repository, quota), without storing or reserving anything: for a
+  // client that waits for "100 Continue" before it sends the body. The
+  // quota is tried by a reservation given back at once.
+  Status CheckPut(const std::string& tenant, const std::string& repo,
+                  const storage::ObjectName& object, uint64_t size);
+
   // Removes the object and gives its bytes back to the tenant's quota.
   Status Delete(const std::string& tenant, const std::string& repo,
                 const storage::ObjectName& object);
