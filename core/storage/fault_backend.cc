@@ -283,7 +283,9 @@ Result<Bytes> FaultInjectingBackend::Load(const ObjectName& object,
     const size_t kept = Kept(result->size(), p.draw.keep);
     Log("load", p.call, object.ToString(),
         "short read, " + std::to_string(kept) + " of " + std::to_string(result->size()) + " bytes");
-    result->resize(kept);
+    // Into a new buffer: a shrunk vector keeps the cut bytes in its
+    // capacity, where a caller reading past the end would still find them.
+    *result = Bytes(result->begin(), result->begin() + static_cast<ptrdiff_t>(kept));
   }
   if (result && !result->empty()) {
     std::lock_guard<std::mutex> lock(mu_);
