@@ -194,8 +194,21 @@ Result<Bytes> Repository::OpenBlob(const BlobLocation& loc, ByteView sealed) con
   return std::move(*plain);
 }
 
+Result<Bytes> Repository::LoadRange(const ObjectName& name, uint64_t offset, uint64_t length) {
+  ASSIGN_OR_RETURN(Bytes bytes, backend_->Load(name, offset, length));
+  // The contract gives exactly the range or an error; a backend that gives
+  // less (a cut connection taken for the end) would have callers slice
+  // blobs past the end of the buffer.
+  if (length != 0 && bytes.size() != length) {
+    return Err(CorruptionError(name.ToString() + ": short read: got " + std::to_string(bytes.size()) +
+                               " of " + std::to_string(length) + " bytes at offset " +
+                               std::to_string(offset)));
+  }
+  return bytes;
+}
+
 Result<Bytes> Repository::LoadPackRange(const PackId& pack, uint64_t offset, uint64_t length) {
-  auto bytes = backend_->Load({ObjectKind::kData, pack.Hex()}, offset, length);
+  auto bytes = LoadRange({ObjectKind::kData, pack.Hex()}, offset, length);
   if (!bytes) {
     Status s = bytes.error();
     // An indexed pack that is gone or short is damage, not a routine miss.
@@ -213,7 +226,7 @@ Result<Bytes> Repository::ReadSealed(const BlobLocation& loc) {
   // Read-ahead is for file data read in backup order (restores); a tree is
   // read alone, its neighbours are mostly file data nobody asked for.
   if (ahead == 0 || loc.entry.type == format::BlobType::kTree || loc.pack_size <= offset + length)
-    return backend_->Load(name, offset, length);
+    return LoadRange(name, offset, length);
   if (auto hit = read_cache_.Find(loc.pack, offset, length)) {
     read_cache_.NoteRead(loc.pack, offset + length);
     return std::move(*hit);
@@ -221,12 +234,13 @@ Result<Bytes> Repository::ReadSealed(const BlobLocation& loc) {
   // Only a read that continues an earlier one reads ahead.
   if (!read_cache_.Continues(loc.pack, offset)) {
     read_cache_.NoteRead(loc.pack, offset + length);
-    return backend_->Load(name, offset, length);
+    return LoadRange(name, offset, length);
   }
   const uint64_t end = std::min(loc.pack_size, offset + std::max(length, ahead));
-  auto stretch = backend_->Load(name, offset, end - offset);
-  // An index that overstates the pack's size must not cost the blob itself.
-  if (!stretch) return backend_->Load(name, offset, length);
+  auto stretch = LoadRange(name, offset, end - offset);
+  // An index that overstates the pack's size, or a stretch that came back
+  // short, must not cost the blob itself.
+  if (!stretch) return LoadRange(name, offset, length);
   Bytes blob(stretch->begin(), stretch->begin() + static_cast<ptrdiff_t>(length));
   read_cache_.Insert(loc.pack, offset, std::move(*stretch));
   read_cache_.NoteRead(loc.pack, offset + length);

@@ -198,6 +198,9 @@ class Repository {
   // A blob's sealed bytes: read alone, or, where the backend asks for
   // read-ahead, with the stretch of pack after it (kept in read_cache_).
   Result<Bytes> ReadSealed(const BlobLocation& loc);
+  // Load of [offset, offset + length) that is exactly that long: a backend
+  // returning fewer bytes is kCorruption ("short read") naming the object.
+  Result<Bytes> LoadRange(const storage::ObjectName& name, uint64_t offset, uint64_t length);
   // Adds to index() the headers of the stored packs `wanted` picks, and
   // returns them; a storage error stops it. One listing of data/.
   Result<std::vector<format::IndexedPack>> IncludeStoredPacks(

@@ -156,7 +156,7 @@ Result<format::IndexedPack> Repository::ReadPackHeader(const PackId& id, uint64_
   const ObjectName name{ObjectKind::kData, id.Hex()};
   auto contents = format::ReadPackContents(
       keys_.data_key, size,
-      [&](uint64_t offset, uint64_t length) { return backend_->Load(name, offset, length); });
+      [&](uint64_t offset, uint64_t length) { return LoadRange(name, offset, length); });
   if (!contents) return Err(contents.error().WithContext("pack " + id.Hex()));
   return format::IndexedPack{id, contents->salt, size, std::move(contents->entries)};
 }
