@@ -215,7 +215,7 @@ TEST_CASE("objects pruned behind the cache's back leave it at the next listing",
 }
 
 TEST_CASE("two users of one cache folder at once both get right answers",
-          "[unit][cached_backend]") {
+          "[unit][cached_backend][tsan]") {
   Fixture f;
   f.Backup(*f.Open(f.Cached()));
   // Small bound: both keep trimming what the other may be reading.
