@@ -21,6 +21,7 @@ ListingPrefetcher::ListingPrefetcher(const std::vector<std::string>& roots, size
     job->name = roots[i];
     if (by_path_.emplace(job->path, job).second) queued_.insert(job);
   }
+  thread_count_ = threads;
   for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { RunThread(); });
 }
 
@@ -86,7 +87,7 @@ void ListingPrefetcher::Read(const JobPtr& job, std::unique_lock<std::mutex>& lo
   // directory costs more than reading it when the cache is warm.
   if (takers_waiting_ > 0) done_.notify_all();
   // A prefetch thread goes on to the next job itself.
-  for (size_t i = on_own_thread ? 1 : 0; i < queued && i < threads_.size(); ++i)
+  for (size_t i = on_own_thread ? 1 : 0; i < queued && i < thread_count_; ++i)
     has_work_.notify_one();
 }
 

@@ -93,6 +93,9 @@ class ListingPrefetcher {
   size_t held_entries_ = 0;  // entries of done listings not yet taken
   size_t takers_waiting_ = 0;  // Take calls waiting for a listing
   bool stopping_ = false;
+  // Set before the first thread starts, read by them: threads_ itself grows
+  // while the first ones already run, so they must not read its size.
+  size_t thread_count_ = 0;
   std::vector<std::thread> threads_;
 };
 

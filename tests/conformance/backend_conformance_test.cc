@@ -244,7 +244,7 @@ TEST_CASE("saving a taken name is refused and keeps the first content",
 }
 
 TEST_CASE("racing saves of one name leave exactly one winner",
-          "[unit][storage][conformance]") {
+          "[unit][storage][conformance][tsan]") {
   BACKEND_UNDER_TEST(backend);
   constexpr int kThreads = 6;
   for (int round = 0; round < 10; ++round) {
@@ -381,7 +381,7 @@ TEST_CASE("an empty object can be saved, stated, loaded and listed",
 }
 
 TEST_CASE("concurrent saves from four threads are all listed",
-          "[unit][storage][conformance]") {
+          "[unit][storage][conformance][tsan]") {
   BACKEND_UNDER_TEST(backend);
   constexpr int kThreads = 4;
   constexpr int kPerThread = 200;

@@ -2,7 +2,9 @@
 #
 # Environment: COFFRE_BIN (required), the coffre binary under test.
 # Optional: COFFRE_E2E_TMP, a folder for the work dir (must not be tmpfs:
-# the fidelity tree needs xattrs); COFFRE_E2E_KEEP=1 keeps the work dir.
+# the fidelity tree needs xattrs); COFFRE_E2E_KEEP=1 keeps the work dir;
+# COFFRE_SANITIZER (address or thread, set by tests/CMakeLists.txt in a
+# sanitizer build): see "Sanitizer builds" below.
 #
 # Gives: $WORK (a fresh folder, removed on exit), $E2E_DIR, step NAME,
 # fail MSG, skip MSG, on_exit CMD, expect_exit [--multiline] CODE cmd...,
@@ -68,6 +70,42 @@ ERR=$WORK/last.stderr
 : >"$ERR"
 SKIPPED=0
 
+# Sanitizer builds: every binary a test starts (whoever starts it, whatever
+# exit code the test expects or ignores) writes its reports to
+# $WORK/sanitizer/KIND.PID, not to the stderr the test reads, and the test
+# fails at exit when any report is there. ASan and UBSan also stop the
+# process at the first report (abort, so an exit code cannot hide it);
+# TSan reports every race and exits 66. LeakSanitizer runs at each
+# process's normal exit (a process killed with SIGKILL is not checked).
+SANITIZER_DIR=
+if [[ -n ${COFFRE_SANITIZER:-} ]]; then
+  SANITIZER_DIR=$WORK/sanitizer
+  mkdir -m 1777 "$SANITIZER_DIR"  # commands run as nobody write here too
+  case $COFFRE_SANITIZER in
+    address)
+      export ASAN_OPTIONS="log_path=$SANITIZER_DIR/asan:abort_on_error=1:halt_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
+      export UBSAN_OPTIONS="log_path=$SANITIZER_DIR/ubsan:halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
+      ;;
+    thread)
+      export TSAN_OPTIONS="log_path=$SANITIZER_DIR/tsan:second_deadlock_stack=1:suppressions=$E2E_DIR/../tsan.supp:${TSAN_OPTIONS:-}"
+      ;;
+    *) echo "FAIL: COFFRE_SANITIZER=$COFFRE_SANITIZER: address or thread" >&2; exit 1 ;;
+  esac
+fi
+
+# Prints every sanitizer report of the test's processes; fails if any.
+_sanitizer_reports() {
+  [[ -n $SANITIZER_DIR && -d $SANITIZER_DIR ]] || return 0
+  local report found=0
+  for report in "$SANITIZER_DIR"/*; do
+    [[ -s $report ]] || continue
+    found=1
+    echo "FAIL [$TEST_NAME]: sanitizer report ${report##*/} (step '$CURRENT_STEP' or earlier):" >&2
+    head -n 80 "$report" | sed 's/^/    | /' >&2
+  done
+  ((found == 0))
+}
+
 # section NAME FUNCTION [ARGS]: runs FUNCTION as step NAME in a subshell, so
 # a failure in it (fail, or any command under set -e) is recorded and the
 # next section still runs: one broken feature does not hide the others.
@@ -104,6 +142,8 @@ _cleanup() {
     ((rc != 0)) || rc=1
   fi
   for ((i = ${#_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${_CLEANUPS[i]}"; done
+  # After the cleanups: a process they stop may report at its exit.
+  if ! _sanitizer_reports; then ((rc != 0)) || rc=1; fi
   if [[ ${COFFRE_E2E_KEEP:-0} == 1 ]]; then
     echo "work dir kept: $WORK"
   else

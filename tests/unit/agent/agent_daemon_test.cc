@@ -138,7 +138,7 @@ TEST_CASE("a job that failed for a reason that may pass is tried again before it
   loop.join();
 }
 
-TEST_CASE("two jobs on one repository never run at the same time", "[unit][agent_daemon]") {
+TEST_CASE("two jobs on one repository never run at the same time", "[unit][agent_daemon][tsan]") {
   Fixture f;
   // Each job's before hook holds a marker folder for a moment: if the two
   // ran at once, the second mkdir would fail and so would that job.
@@ -162,7 +162,7 @@ TEST_CASE("two jobs on one repository never run at the same time", "[unit][agent
 }
 
 TEST_CASE("a run started by hand while the daemon runs is kept in its status",
-          "[unit][agent_daemon]") {
+          "[unit][agent_daemon][tsan]") {
   Fixture f;
   FakeClock clock(kT0);
   AgentDaemon daemon("", "", f.config, clock, f.log);

@@ -248,7 +248,7 @@ format::Node NodeAt(repo::Repository& r, const format::Snapshot& snap, const std
 }
 
 TEST_CASE("backup then restore gives back every file with its metadata",
-          "[unit][backup_restore]") {
+          "[unit][backup_restore][tsan]") {
   Fixture f;
   std::vector<std::string> warnings;
   auto backup = f.Backup(*f.repo, nullptr, {}, &warnings);
@@ -441,7 +441,7 @@ TEST_CASE("restore names a damaged pack and restores every other file",
 }
 
 TEST_CASE("a cancelled backup stores nothing visible and the next one reuses its packs",
-          "[unit][backup_restore]") {
+          "[unit][backup_restore][tsan]") {
   Fixture f;
   // What the whole tree costs, measured in a second repository.
   uint64_t full_cost = 0;

@@ -143,7 +143,7 @@ TEST_CASE("index table groups its entries by the pack that holds them", "[unit][
 }
 
 TEST_CASE("index table stays consistent with concurrent readers and writers",
-          "[unit][index_table]") {
+          "[unit][index_table][tsan]") {
   IndexTable table;
   constexpr uint64_t kPacksPerWriter = 200;
   constexpr uint64_t kBlobsPerPack = 50;

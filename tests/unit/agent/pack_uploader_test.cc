@@ -72,7 +72,7 @@ Status Add(PackUploader& up, const TestBlob& b, format::BlobType type = format::
   return up.AddBlob(type, b.id, codec, static_cast<uint32_t>(b.plain.size()), stored);
 }
 
-TEST_CASE("pack uploader reserves each blob once", "[unit][pack_uploader]") {
+TEST_CASE("pack uploader reserves each blob once", "[unit][pack_uploader][tsan]") {
   auto memory = std::make_shared<MemoryBackend>();
   auto repo = InitOn(std::make_unique<FaultInjectingBackend>(memory));
   PackUploader up(repo.get());
@@ -106,7 +106,7 @@ TEST_CASE("pack uploader reserves each blob once", "[unit][pack_uploader]") {
 }
 
 TEST_CASE("pack uploader stores blobs that a fresh open finds and loads, with one or more uploads in flight",
-          "[unit][pack_uploader]") {
+          "[unit][pack_uploader][tsan]") {
   auto memory = std::make_shared<MemoryBackend>();
   auto repo = InitOn(std::make_unique<FaultInjectingBackend>(memory));
   std::vector<TestBlob> blobs;
@@ -354,7 +354,7 @@ class GatedIndexBackend : public storage::Backend {
 };
 
 TEST_CASE("pack uploader flush waits for an index save already under way",
-          "[unit][pack_uploader]") {
+          "[unit][pack_uploader][tsan]") {
   auto memory = std::make_shared<MemoryBackend>();
   auto owned = std::make_unique<GatedIndexBackend>(memory);
   GatedIndexBackend* gate = owned.get();

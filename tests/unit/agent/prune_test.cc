@@ -199,7 +199,7 @@ TEST_CASE("prune repacks a pack whose used part is small and deletes the origina
 }
 
 TEST_CASE("a plan waits while a backup that began before it runs, and hides its packs",
-          "[unit][prune]") {
+          "[unit][prune][tsan]") {
   Fixture f;
   auto repo = f.Open();
   const std::string src = f.dir.Sub("src");
@@ -287,7 +287,7 @@ TEST_CASE("a pack of small trees that are all used is never repacked", "[unit][p
   }
 }
 
-TEST_CASE("a second prune is refused while one runs", "[unit][prune]") {
+TEST_CASE("a second prune is refused while one runs", "[unit][prune][tsan]") {
   Fixture f;
   auto repo = f.Open();
   auto other = f.Open();
@@ -346,7 +346,7 @@ TEST_CASE("a prune lock whose process died on this machine does not block the ne
 // data so packs become unused and sparse; prune keeps the last two
 // snapshots. At the end every kept snapshot restores bit for bit and
 // check --read-data finds nothing.
-TEST_CASE("backups running while prune runs lose nothing, many times over", "[unit][prune]") {
+TEST_CASE("backups running while prune runs lose nothing, many times over", "[unit][prune][tsan]") {
   Fixture f;
   const std::string src = f.dir.Sub("src");
   constexpr int kRounds = 30;

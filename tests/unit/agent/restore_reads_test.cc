@@ -88,7 +88,7 @@ struct Fixture {
 };
 
 TEST_CASE("a restore reads each stored byte of file data once, in few large reads",
-          "[unit][restore_reads]") {
+          "[unit][restore_reads][tsan]") {
   Fixture f;
   // Many small files whose chunks are scattered over the packs, and many
   // copies of the same content: a restore that followed the files' order

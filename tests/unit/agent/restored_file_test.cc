@@ -49,7 +49,7 @@ format::Node FileNode(const std::string& name, uint64_t size) {
   return node;
 }
 
-TEST_CASE("chunks written out of order from several threads make the file") {
+TEST_CASE("chunks written out of order from several threads make the file", "[unit][tsan]") {
   Fixture f;
   const size_t kChunk = 4096, kChunks = 64;
   Bytes content = testing::RandomBytes(7, kChunk * kChunks - 100);  // last chunk short

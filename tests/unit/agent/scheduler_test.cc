@@ -101,7 +101,7 @@ TEST_CASE("the fake clock's WaitUntil returns at once when the time has come or 
 }
 
 TEST_CASE("a thread waiting on the fake clock wakes when the time is advanced past its deadline",
-          "[unit][scheduler]") {
+          "[unit][scheduler][tsan]") {
   FakeClock clock(1000);
   auto waiter = std::async(std::launch::async, [&] { return clock.WaitUntil(1060); });
   CHECK(clock.AwaitWaiter() == 1060);

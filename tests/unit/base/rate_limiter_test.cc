@@ -103,7 +103,8 @@ TEST_CASE("a slow rate still allows a burst of 256 KiB", "[unit][rate_limiter]")
   CHECK(Near(time.sleeps[0], seconds(1)));
 }
 
-TEST_CASE("threads share one bucket and queue behind each other's debt", "[unit][rate_limiter]") {
+TEST_CASE("threads share one bucket and queue behind each other's debt",
+          "[unit][rate_limiter][tsan]") {
   // The clock stands still: each thread's wait shows the queue it joined.
   FakeTime time(/*advance_on_sleep=*/false);
   RateLimiter limiter(kMiB, time.Timing());

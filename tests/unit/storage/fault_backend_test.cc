@@ -113,7 +113,7 @@ TEST_CASE("fault backend flips one byte of what load returns",
   CHECK(range[2] == static_cast<uint8_t>(~data[52]));
 }
 
-TEST_CASE("fault backend counts calls from many threads", "[unit][storage]") {
+TEST_CASE("fault backend counts calls from many threads", "[unit][storage][tsan]") {
   Stack s;
   s.faults.FailCall(Op::kSave, 50, NoSpaceError("injected"));
   std::vector<std::thread> threads;

@@ -92,7 +92,7 @@ TEST_CASE("audit log keeps hostile names inside their JSON strings", "[unit][vau
   CHECK(j["status"] == 400);
 }
 
-TEST_CASE("audit log lines from eight threads never interleave", "[unit][vault]") {
+TEST_CASE("audit log lines from eight threads never interleave", "[unit][vault][tsan]") {
   TempDir dir;
   auto log = FileAuditLog::Open(dir.Sub("audit.log"));
   REQUIRE(log);

@@ -84,7 +84,7 @@ TEST_CASE("metrics escape quotes, backslashes and newlines in label values", "[u
   }
 }
 
-TEST_CASE("metrics count requests from many threads without losing any", "[unit][vault]") {
+TEST_CASE("metrics count requests from many threads without losing any", "[unit][vault][tsan]") {
   Metrics m;
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {

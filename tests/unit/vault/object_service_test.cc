@@ -143,7 +143,7 @@ TEST_CASE("a delete gives the object's bytes back to the quota", "[unit][vault]"
   CHECK(f.service->Delete("acme", "nope", Pack(data)).code() == ErrorCode::kNotFound);
 }
 
-TEST_CASE("uploads of one object at once store it once and count it once", "[unit][vault]") {
+TEST_CASE("uploads of one object at once store it once and count it once", "[unit][vault][tsan]") {
   Fixture f(0);
   const Bytes data = testing::RandomBytes(7, 100'000);
   constexpr int kThreads = 6;

@@ -48,7 +48,7 @@ TEST_CASE("PgUsageLedger reserves exactly up to the quota", "[unit][vault][pg]")
 }
 
 TEST_CASE("PgUsageLedger: two nodes reserving at once never pass the quota",
-          "[unit][vault][pg]") {
+          "[unit][vault][pg][tsan]") {
   auto schema = TestPgSchema::Make("usage_race");
   if (!schema) return;
   constexpr uint64_t kQuota = 100'000;
