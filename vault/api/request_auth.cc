@@ -11,21 +11,25 @@ Result<Principal> Authenticate(const Registry& registry, std::string_view author
 }
 
 Status CheckAccess(const Principal& who, const std::string& tenant, const std::string& repo,
-                   Need need) {
+                   Need need, bool held) {
   if (who.tenant != tenant || (!who.repo.empty() && who.repo != repo))
     return PermissionDeniedError("this token is not valid for that path");
   switch (need) {
     case Need::kRead:
       return Status::Ok();
     case Need::kCreate:
-      if (who.role == Role::kBackup || who.role == Role::kAdmin) return Status::Ok();
-      return PermissionDeniedError("a restore token cannot write");
     case Need::kDeleteLock:
-      if (who.role == Role::kBackup || who.role == Role::kAdmin) return Status::Ok();
-      return PermissionDeniedError("a restore token cannot delete");
+      if (who.role != Role::kRestore) return Status::Ok();
+      return PermissionDeniedError(need == Need::kCreate ? "a restore token cannot write"
+                                                         : "a restore token cannot delete");
     case Need::kDelete:
       if (who.role == Role::kAdmin) return Status::Ok();
-      return PermissionDeniedError("only an admin token can delete (backup tokens are append-only)");
+      if (who.role == Role::kMaintain && held) return Status::Ok();
+      if (who.role == Role::kMaintain)
+        return PermissionDeniedError(
+            "a maintain token deletes only under a deletion hold, and this tenant has none");
+      return PermissionDeniedError(
+          "only an admin or maintain token can delete (backup tokens are append-only)");
   }
   return PermissionDeniedError("unknown operation");
 }

@@ -24,10 +24,12 @@ enum class Need { kRead, kCreate, kDelete, kDeleteLock };
 Result<Principal> Authenticate(const Registry& registry, std::string_view authorization);
 
 // OK if `who` may do `need` in repository `repo` of `tenant`: its tenant,
-// its one repository if it is limited to one, and its role. kPermissionDenied
-// otherwise, with a message that says nothing about the other tenant or
-// repository (not even whether it exists).
+// its one repository if it is limited to one, and its role. A maintain
+// token may delete only if `held` (the tenant has a deletion hold, so a
+// delete only hides). kPermissionDenied otherwise, with a message that
+// says nothing about the other tenant or repository (not even whether it
+// exists).
 Status CheckAccess(const Principal& who, const std::string& tenant, const std::string& repo,
-                   Need need);
+                   Need need, bool held = false);
 
 }  // namespace coffre::vault

@@ -50,14 +50,18 @@ Status PgRegistry::Load() {
     if (gen.empty()) return CorruptionError("shared state: no generation in coffre_meta");
     ASSIGN_OR_RETURN(generation, ParseInt(gen[0][0], "generation"));
     ASSIGN_OR_RETURN(PgRows tenants,
-                     s.Query("SELECT name, quota_bytes, created_ns, locations, copies "
-                             "FROM coffre_tenants"));
+                     s.Query("SELECT name, quota_bytes, created_ns, locations, copies, "
+                             "hold_days FROM coffre_tenants"));
     for (const auto& row : tenants) {
       Tenant t;
       t.name = row[0];
       ASSIGN_OR_RETURN(int64_t quota, ParseInt(row[1], "quota"));
       ASSIGN_OR_RETURN(t.created_ns, ParseInt(row[2], "time"));
       ASSIGN_OR_RETURN(int64_t copies, ParseInt(row[4], "copies"));
+      ASSIGN_OR_RETURN(int64_t hold_days, ParseInt(row[5], "hold_days"));
+      if (!ValidateHoldDays(hold_days).ok())
+        return CorruptionError("shared state: tenant '" + row[0] + "': bad hold_days " + row[5]);
+      t.hold_days = static_cast<int>(hold_days);
       t.quota_bytes = static_cast<uint64_t>(quota);
       if (!ValidateTenantName(t.name).ok())
         return CorruptionError("shared state: bad tenant name '" + t.name + "'");
@@ -190,6 +194,18 @@ Status PgRegistry::SetPlacement(const std::string& name, const Placement& placem
                      s.Query("UPDATE coffre_tenants SET locations = $2, copies = $3::integer "
                              "WHERE name = $1 RETURNING name",
                              {name, locations, std::to_string(placement.copies)}));
+    if (rows.empty()) return NotFoundError("no tenant '" + name + "'");
+    return Status::Ok();
+  });
+}
+
+Status PgRegistry::SetHold(const std::string& name, int hold_days) {
+  RETURN_IF_ERROR(ValidateHoldDays(hold_days));
+  return Modify([&](PgSession& s) -> Status {
+    ASSIGN_OR_RETURN(PgRows rows,
+                     s.Query("UPDATE coffre_tenants SET hold_days = $2::integer WHERE name = $1 "
+                             "RETURNING name",
+                             {name, std::to_string(hold_days)}));
     if (rows.empty()) return NotFoundError("no tenant '" + name + "'");
     return Status::Ok();
   });

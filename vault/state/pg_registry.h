@@ -35,6 +35,7 @@ class PgRegistry final : public Registry {
   Status AddTenant(const std::string& name, uint64_t quota_bytes) override;
   Status SetQuota(const std::string& name, uint64_t quota_bytes) override;
   Status SetPlacement(const std::string& name, const Placement& placement) override;
+  Status SetHold(const std::string& name, int hold_days) override;
   Result<std::string> AddToken(const std::string& tenant, Role role,
                                const std::string& repo = "") override;
   Status RevokeToken(const std::string& id) override;

@@ -18,7 +18,8 @@ const char* const kCreate[] = {
          quota_bytes bigint NOT NULL CHECK (quota_bytes >= 0),
          created_ns bigint NOT NULL,
          locations text NOT NULL DEFAULT '',
-         copies integer NOT NULL DEFAULT 1 CHECK (copies >= 1)))",
+         copies integer NOT NULL DEFAULT 1 CHECK (copies >= 1),
+         hold_days integer NOT NULL DEFAULT 0 CHECK (hold_days >= 0)))",
     R"(CREATE TABLE IF NOT EXISTS coffre_tokens (
          id text PRIMARY KEY,
          tenant text NOT NULL REFERENCES coffre_tenants (name),
@@ -43,9 +44,13 @@ const char* const kCreate[] = {
     "CREATE INDEX IF NOT EXISTS coffre_audit_tenant_time ON coffre_audit (tenant, time)",
 };
 
-}  // namespace
-
-namespace {
+// From version 1 to 2: every statement is idempotent, so a migration cut
+// short is finished by the next node that starts.
+const char* const kMigrateTo2[] = {
+    "ALTER TABLE coffre_tenants ADD COLUMN IF NOT EXISTS "
+    "hold_days integer NOT NULL DEFAULT 0 CHECK (hold_days >= 0)",
+    "UPDATE coffre_meta SET value = 2 WHERE key = 'schema' AND value = 1",
+};
 
 Status CheckVersion(const std::string& found) {
   if (found == std::to_string(kPgSchemaVersion)) return Status::Ok();
@@ -62,6 +67,20 @@ Status EnsurePgSchema(PgClient& db) {
   ASSIGN_OR_RETURN(PgRows made, db.Query("SELECT to_regclass('coffre_meta') IS NOT NULL"));
   if (!made.empty() && made[0][0] == "t") {
     ASSIGN_OR_RETURN(PgRows rows, db.Query("SELECT value FROM coffre_meta WHERE key = 'schema'"));
+    if (!rows.empty() && rows[0][0] == "1") {
+      // The one change a node makes to a schema it finds: version 1 gets
+      // the column version 2 reads. Older nodes refuse the database from
+      // then on, at their next start (docs/state.md, "Upgrading").
+      Status migrated = db.Transaction([](PgSession& s) -> Status {
+        RETURN_IF_ERROR(StatusOf(s.Query("SELECT pg_advisory_xact_lock($1::bigint)", {kSchemaLockKey})));
+        for (const char* statement : kMigrateTo2) RETURN_IF_ERROR(StatusOf(s.Query(statement)));
+        return Status::Ok();
+      });
+      if (!migrated.ok())
+        return Status(migrated.code(), "the shared state's schema is version 1 and could not be "
+                                       "brought to version 2 (" + migrated.message() + ")");
+      ASSIGN_OR_RETURN(rows, db.Query("SELECT value FROM coffre_meta WHERE key = 'schema'"));
+    }
     if (!rows.empty()) return CheckVersion(rows[0][0]);
   }
   return db.Transaction([](PgSession& s) -> Status {

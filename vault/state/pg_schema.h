@@ -10,11 +10,13 @@
 
 namespace coffre::vault {
 
-// The schema version this build writes and reads.
-inline constexpr int kPgSchemaVersion = 1;
+// The schema version this build writes and reads. Version 2 adds
+// coffre_tenants.hold_days (the deletion hold) and the "maintain" role.
+inline constexpr int kPgSchemaVersion = 2;
 
-// Creates the tables if the database has none (under an advisory lock, so
-// nodes starting together do not race), then checks the version:
+// Creates the tables if the database has none, or brings a version-1
+// schema to version 2 (under an advisory lock either way, so nodes
+// starting together do not race), then checks the version:
 // kUnsupportedVersion naming both if the database is newer than this build.
 Status EnsurePgSchema(PgClient& db);
 

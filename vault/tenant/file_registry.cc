@@ -15,10 +15,12 @@ namespace {
 using nlohmann::json;
 
 // Version 2 adds a token's optional "repo", version 3 a tenant's optional
-// "locations" and "copies" (docs/sovereignty.md). A file is written at the
-// lowest version that holds it, so older builds read what they can honour
-// and refuse what they cannot (a version-2 build would ignore a placement).
-constexpr int kFormatVersion = 3;
+// "locations" and "copies" (docs/sovereignty.md), version 4 a tenant's
+// optional "hold_days" and the "maintain" role (docs/vault.md, "Deletion
+// hold"). A file is written at the lowest version that holds it, so older
+// builds read what they can honour and refuse what they cannot (a
+// version-2 build would ignore a placement, a version-3 one a hold).
+constexpr int kFormatVersion = 4;
 constexpr int kOldestVersion = 1;
 constexpr int64_t kRefreshIntervalNs = 1'000'000'000;
 
@@ -31,7 +33,11 @@ std::string Encode(const std::map<std::string, Tenant>& tenants,
     if (!(t.placement == Placement{})) {
       entry["locations"] = t.placement.locations;
       entry["copies"] = t.placement.copies;
-      version = 3;
+      version = std::max(version, 3);
+    }
+    if (t.hold_days != 0) {
+      entry["hold_days"] = t.hold_days;
+      version = 4;
     }
     tenant_list.push_back(std::move(entry));
   }
@@ -47,6 +53,7 @@ std::string Encode(const std::map<std::string, Tenant>& tenants,
       entry["repo"] = t.info.repo;
       version = std::max(version, 2);
     }
+    if (t.info.role == Role::kMaintain) version = 4;
     token_list.push_back(std::move(entry));
   }
   json doc = {{"version", version}, {"tenants", tenant_list}, {"tokens", token_list}};
@@ -67,11 +74,13 @@ Status Decode(const std::string& text, const std::string& path,
     if (!version.is_number_integer() || version.get<int64_t>() < kOldestVersion ||
         version.get<int64_t>() > kFormatVersion) {
       return UnsupportedVersionError(path + ": registry version " + version.dump() +
-                                     " is not supported (this build reads versions 1 to 3)");
+                                     " is not supported (this build reads versions 1 to 4)");
     }
     for (const json& j : doc.at("tenants")) {
-      Tenant t{j.at("name").get<std::string>(), j.at("quota_bytes").get<uint64_t>(),
-               j.at("created_ns").get<int64_t>(), Placement{}};
+      Tenant t;
+      t.name = j.at("name").get<std::string>();
+      t.quota_bytes = j.at("quota_bytes").get<uint64_t>();
+      t.created_ns = j.at("created_ns").get<int64_t>();
       if (!ValidateTenantName(t.name).ok() || tenants->count(t.name) != 0) {
         return CorruptionError(path + ": bad or repeated tenant name '" + t.name + "'");
       }
@@ -81,6 +90,12 @@ Status Decode(const std::string& text, const std::string& path,
         auto placement = ParsePlacement(joined.empty() ? "any" : joined, j.at("copies").get<int>());
         if (!placement) return CorruptionError(path + ": tenant '" + t.name + "': " + placement.error().message());
         t.placement = *placement;
+      }
+      if (j.contains("hold_days")) {
+        const int64_t days = j.at("hold_days").get<int64_t>();
+        if (!ValidateHoldDays(days).ok())
+          return CorruptionError(path + ": tenant '" + t.name + "': bad hold_days " + std::to_string(days));
+        t.hold_days = static_cast<int>(days);
       }
       (*tenants)[t.name] = t;
     }
@@ -183,7 +198,10 @@ Status FileRegistry::AddTenant(const std::string& name, uint64_t quota_bytes) {
   RETURN_IF_ERROR(ValidateTenantName(name));
   return Modify([&](RegistryState& state) -> Status {
     if (state.tenants.count(name) != 0) return AlreadyExistsError("tenant '" + name + "' exists");
-    state.tenants[name] = Tenant{name, quota_bytes, WallNs(), Placement{}};
+    Tenant& t = state.tenants[name];
+    t.name = name;
+    t.quota_bytes = quota_bytes;
+    t.created_ns = WallNs();
     return Status::Ok();
   });
 }
@@ -202,6 +220,16 @@ Status FileRegistry::SetPlacement(const std::string& name, const Placement& plac
     auto it = state.tenants.find(name);
     if (it == state.tenants.end()) return NotFoundError("no tenant '" + name + "'");
     it->second.placement = placement;
+    return Status::Ok();
+  });
+}
+
+Status FileRegistry::SetHold(const std::string& name, int hold_days) {
+  RETURN_IF_ERROR(ValidateHoldDays(hold_days));
+  return Modify([&](RegistryState& state) -> Status {
+    auto it = state.tenants.find(name);
+    if (it == state.tenants.end()) return NotFoundError("no tenant '" + name + "'");
+    it->second.hold_days = hold_days;
     return Status::Ok();
   });
 }

@@ -16,6 +16,8 @@ const char* RoleName(Role role) {
       return "restore";
     case Role::kAdmin:
       return "admin";
+    case Role::kMaintain:
+      return "maintain";
   }
   return "unknown";
 }
@@ -24,8 +26,15 @@ Result<Role> ParseRole(std::string_view name) {
   if (name == "backup") return Role::kBackup;
   if (name == "restore") return Role::kRestore;
   if (name == "admin") return Role::kAdmin;
+  if (name == "maintain") return Role::kMaintain;
   return Err(InvalidArgumentError("unknown role '" + std::string(name) +
-                                  "' (expected backup, restore or admin)"));
+                                  "' (expected backup, restore, maintain or admin)"));
+}
+
+Status ValidateHoldDays(int64_t days) {
+  if (days >= 0 && days <= kMaxHoldDays) return Status::Ok();
+  return InvalidArgumentError("a deletion hold is 0 to " + std::to_string(kMaxHoldDays) +
+                              " days, not " + std::to_string(days));
 }
 
 Status ValidateTenantName(std::string_view name) {

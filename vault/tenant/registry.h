@@ -19,9 +19,12 @@
 
 namespace coffre::vault {
 
-enum class Role { kBackup, kRestore, kAdmin };
+// kMaintain is kBackup plus deleting, and deletes only where the tenant
+// has a deletion hold (a delete then only hides the object: held_store.h),
+// so an agent that runs its own retention needs no admin token.
+enum class Role { kBackup, kRestore, kAdmin, kMaintain };
 
-// "backup", "restore", "admin".
+// "backup", "restore", "admin", "maintain".
 const char* RoleName(Role role);
 // kInvalidArgument for anything else.
 Result<Role> ParseRole(std::string_view name);
@@ -57,7 +60,15 @@ struct Tenant {
   uint64_t quota_bytes = 0;  // 0: no quota
   int64_t created_ns = 0;
   Placement placement;
+  // Days a deleted object is kept, hidden, before it is really removed
+  // (docs/vault.md, "Deletion hold"); 0: deletes remove at once.
+  int hold_days = 0;
 };
+
+// The longest deletion hold a tenant may be given (ten years).
+inline constexpr int kMaxHoldDays = 3650;
+// kInvalidArgument outside 0..kMaxHoldDays.
+Status ValidateHoldDays(int64_t days);
 
 struct TokenInfo {
   std::string id;
@@ -103,6 +114,9 @@ class Registry {
   // Sets where the tenant's data may be stored (ParsePlacement checked it).
   // kNotFound if there is no such tenant.
   virtual Status SetPlacement(const std::string& name, const Placement& placement) = 0;
+  // Sets the tenant's deletion hold (ValidateHoldDays checked); kNotFound
+  // if there is no such tenant.
+  virtual Status SetHold(const std::string& name, int hold_days) = 0;
   // Creates a token for an existing tenant (kNotFound otherwise), limited
   // to repository `repo` unless it is empty, and returns it whole: the only
   // time the secret is ever shown. kInvalidArgument for a bad repo name.

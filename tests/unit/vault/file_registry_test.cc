@@ -194,10 +194,10 @@ TEST_CASE("a second registry on the same file sees new and revoked tokens after 
 
 TEST_CASE("registry refuses an unsupported version and a damaged file", "[unit][vault]") {
   TempDir dir;
-  WriteFile(dir.Sub("v4.json"), R"({"version": 4, "tenants": [], "tokens": []})");
-  auto v4 = FileRegistry::Open(dir.Sub("v4.json"));
-  REQUIRE_FALSE(v4);
-  CHECK(v4.error().code() == ErrorCode::kUnsupportedVersion);
+  WriteFile(dir.Sub("v5.json"), R"({"version": 5, "tenants": [], "tokens": []})");
+  auto v5 = FileRegistry::Open(dir.Sub("v5.json"));
+  REQUIRE_FALSE(v5);
+  CHECK(v5.error().code() == ErrorCode::kUnsupportedVersion);
 
   WriteFile(dir.Sub("bad.json"), R"({"version": 1, "tenants": [)");
   CHECK(FileRegistry::Open(dir.Sub("bad.json")).error().code() == ErrorCode::kCorruption);
@@ -265,7 +265,7 @@ TEST_CASE("tenant and repository names follow the documented alphabet", "[unit][
 }
 
 TEST_CASE("roles round-trip through their names", "[unit][vault]") {
-  for (Role role : {Role::kBackup, Role::kRestore, Role::kAdmin}) {
+  for (Role role : {Role::kBackup, Role::kRestore, Role::kAdmin, Role::kMaintain}) {
     auto parsed = ParseRole(RoleName(role));
     REQUIRE(parsed);
     CHECK(*parsed == role);
@@ -303,6 +303,46 @@ TEST_CASE("a tenant with a placement is kept as version 3 and read back", "[unit
   CHECK(read.Allows("fr-par"));
   CHECK_FALSE(read.Allows("fr-sbg"));
   CHECK(read.Describe() == "fr-par,fr-rbx");
+}
+
+TEST_CASE("a deletion hold or a maintain token is kept as version 4 and read back",
+          "[unit][vault]") {
+  coffre::testing::TempDir dir;
+  auto created = FileRegistry::Create(dir.Sub("tenants.json"));
+  REQUIRE(created);
+  auto& registry = **created;
+  REQUIRE(registry.AddTenant("acme", 0).ok());
+  REQUIRE(registry.AddTenant("bolt", 0).ok());
+  CHECK(registry.SetHold("nobody", 14).code() == ErrorCode::kNotFound);
+  CHECK(registry.SetHold("acme", -1).code() == ErrorCode::kInvalidArgument);
+  CHECK(registry.SetHold("acme", kMaxHoldDays + 1).code() == ErrorCode::kInvalidArgument);
+  REQUIRE(registry.SetHold("acme", 14).ok());
+  // An older build would delete for good under the hold: version 4 makes it refuse.
+  const std::string text = coffre::testing::ReadFile(dir.Sub("tenants.json"));
+  CHECK(text.find("\"version\": 4") != std::string::npos);
+  CHECK(text.find("\"hold_days\": 14") != std::string::npos);
+  auto reopened = FileRegistry::Open(dir.Sub("tenants.json"));
+  REQUIRE(reopened);
+  CHECK((*reopened)->FindTenant("acme")->hold_days == 14);
+  CHECK((*reopened)->FindTenant("bolt")->hold_days == 0);
+
+  REQUIRE(registry.SetHold("acme", 0).ok());
+  CHECK(coffre::testing::ReadFile(dir.Sub("tenants.json")).find("\"version\": 1") !=
+        std::string::npos);
+  auto token = registry.AddToken("bolt", Role::kMaintain);
+  REQUIRE(token);
+  CHECK(coffre::testing::ReadFile(dir.Sub("tenants.json")).find("\"version\": 4") !=
+        std::string::npos);
+  auto again = FileRegistry::Open(dir.Sub("tenants.json"));
+  REQUIRE(again);
+  CHECK((*again)->Authenticate(*token)->role == Role::kMaintain);
+
+  // A hold out of range in the file is damage, not a hold.
+  coffre::testing::WriteFile(
+      dir.Sub("bad.json"),
+      R"({"version": 4, "tenants": [{"name": "acme", "quota_bytes": 0, "created_ns": 1,)"
+      R"( "hold_days": -3}], "tokens": []})");
+  CHECK(FileRegistry::Open(dir.Sub("bad.json")).error().code() == ErrorCode::kCorruption);
 }
 
 TEST_CASE("placements parse and are checked", "[unit][vault]") {

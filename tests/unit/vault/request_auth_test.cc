@@ -36,6 +36,25 @@ TEST_CASE("CheckAccess keeps a token inside its tenant and role", "[unit][vault]
   CHECK(CheckAccess(restore, "acme", "main", Need::kDeleteLock).code() == ErrorCode::kPermissionDenied);
 }
 
+TEST_CASE("a maintain token writes and deletes, but deletes only under a deletion hold",
+          "[unit][vault]") {
+  const Principal maintain{"acme", Role::kMaintain, "5"};
+  CHECK(CheckAccess(maintain, "acme", "main", Need::kRead).ok());
+  CHECK(CheckAccess(maintain, "acme", "main", Need::kCreate).ok());
+  CHECK(CheckAccess(maintain, "acme", "main", Need::kDeleteLock).ok());
+  CHECK(CheckAccess(maintain, "acme", "main", Need::kDelete, /*held=*/true).ok());
+  Status unheld = CheckAccess(maintain, "acme", "main", Need::kDelete, /*held=*/false);
+  CHECK(unheld.code() == ErrorCode::kPermissionDenied);
+  CHECK_THAT(unheld.message(), Catch::Contains("deletion hold"));
+  // A hold gives nothing to the roles that cannot delete, nor another tenant.
+  CHECK(CheckAccess({"acme", Role::kBackup, "1"}, "acme", "main", Need::kDelete, true).code() ==
+        ErrorCode::kPermissionDenied);
+  CHECK(CheckAccess({"acme", Role::kRestore, "2"}, "acme", "main", Need::kDelete, true).code() ==
+        ErrorCode::kPermissionDenied);
+  CHECK(CheckAccess(maintain, "other", "main", Need::kDelete, true).code() ==
+        ErrorCode::kPermissionDenied);
+}
+
 TEST_CASE("CheckAccess keeps a repository's token inside that repository", "[unit][vault]") {
   const Principal limited{"acme", Role::kBackup, "4", "laptop"};
   for (Need need : {Need::kRead, Need::kCreate, Need::kDeleteLock}) {
