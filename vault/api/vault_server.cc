@@ -114,7 +114,13 @@ struct VaultServer::Impl {
       Fail(res, 503, "the vault cannot check tokens now; try again", "state");
     } else {
       who = Authenticate(*registry, req.get_header_value("Authorization"));
-      Status allowed = *who ? CheckAccess(**who, tenant, req.matches[2], need) : who->error();
+      // Only a maintain token's delete depends on the tenant's hold.
+      bool held = false;
+      if (*who && need == Need::kDelete && (*who)->role == Role::kMaintain) {
+        auto found = registry->FindTenant(tenant);
+        held = found && found->hold_days > 0;
+      }
+      Status allowed = *who ? CheckAccess(**who, tenant, req.matches[2], need, held) : who->error();
       if (allowed.ok()) return **who;
       if (!*who) {
         auth_limiter->CountFailure(req.remote_addr, tenant);
@@ -429,7 +435,7 @@ void VaultServer::Impl::Delete(const Request& req, Response& res) {
   const bool lock = req.matches.size() > 3 && req.matches[3].str() == "locks";
   auto target = Resolve(req, res, lock ? Need::kDeleteLock : Need::kDelete, "delete");
   if (!target) return;
-  Status s = objects->Delete(target->who.tenant, target->repo, target->object);
+  Status s = objects->Delete(target->who.tenant, target->repo, target->object, WallNs());
   if (s.ok()) {
     res.status = 204;
   } else {

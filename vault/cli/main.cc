@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "vault/cli/held_commands.h"
 #include "vault/cli/replicate_commands.h"
 #include "vault/cli/vault_commands.h"
 
@@ -52,14 +53,22 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   tenant_placement->callback(
       [&] { run = [&] { return TenantPlacement(data, name, locations, copies); }; });
-  tenants->add_subcommand("list", "list tenants, quotas, usage and placement")->callback([&] {
+  int hold_days = 0;
+  auto* tenant_hold = tenants->add_subcommand(
+      "hold", "keep what the tenant deletes, hidden, for DAYS before removing it (0: none)");
+  tenant_hold->add_option("name", name, "tenant name")->required();
+  tenant_hold->add_option("days", hold_days, "e.g. 14")->required();
+  tenant_hold->callback([&] { run = [&] { return TenantHold(data, name, hold_days); }; });
+  tenants->add_subcommand("list", "list tenants, quotas, usage, placement and hold")->callback([&] {
     run = [&] { return TenantList(data); };
   });
 
   auto* tokens = app.add_subcommand("token", "manage API tokens")->require_subcommand(1);
   auto* token_add = tokens->add_subcommand("add", "create a token; prints it alone on stdout");
   token_add->add_option("--tenant", tenant, "its tenant")->required();
-  token_add->add_option("--role", role, "backup, restore or admin")->required();
+  token_add->add_option("--role", role,
+                        "backup, restore, maintain (backup and delete, only under a hold) "
+                        "or admin")->required();
   std::string token_repo;
   token_add->add_option("--repo", token_repo,
                         "limit it to this one repository of the tenant (default: all of them)");
@@ -74,6 +83,23 @@ int main(int argc, char** argv) {
   auto* usage = app.add_subcommand("usage", "shared usage")->require_subcommand(1);
   usage->add_subcommand("recount", "count every tenant's bytes in the storage again (postgres)")
       ->callback([&] { run = [&] { return UsageRecount(data); }; });
+
+  std::string held_since, held_repo;
+  auto* held = app.add_subcommand("held", "what deletion holds keep")->require_subcommand(1);
+  auto* held_list = held->add_subcommand("list", "list held objects by repository and day");
+  held_list->add_option("--tenant", tenant, "only this tenant");
+  held_list->callback([&] { run = [&] { return HeldList(data, tenant); }; });
+  auto* held_restore =
+      held->add_subcommand("restore", "put what was deleted back into its repository");
+  held_restore->add_option("--tenant", tenant, "the tenant")->required();
+  held_restore->add_option("--repo", held_repo, "the repository")->required();
+  held_restore->add_option("--since", held_since,
+                           "only what was deleted on this day (YYYY-MM-DD, UTC) or later");
+  held_restore->callback(
+      [&] { run = [&] { return HeldRestore(data, tenant, held_repo, held_since); }; });
+  held->add_subcommand("purge", "remove for good what holds no longer keep")->callback([&] {
+    run = [&] { return HeldPurge(data); };
+  });
 
   ReplicateArgs rep;
   auto* replicate = app.add_subcommand("replicate", "send one tenant's new objects to a replica vault");

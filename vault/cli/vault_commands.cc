@@ -10,14 +10,18 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "core/base/byte_size.h"
+#include "core/base/clock.h"
 #include "core/base/text_table.h"
 #include "core/crypto/self_signed.h"
 #include "vault/api/vault_server.h"
 #include "vault/state/pg_schema.h"
 #include "vault/state/pg_usage_ledger.h"
+#include "vault/store/held_store.h"
 
 namespace coffre::vault::cli {
 
@@ -156,6 +160,14 @@ int TenantPlacement(const std::string& data, const std::string& name,
   return s.ok() ? 0 : Fail(s);
 }
 
+int TenantHold(const std::string& data, const std::string& name, int days) {
+  if (Status valid = ValidateHoldDays(days); !valid.ok()) return Fail(valid);
+  auto state = OpenAdminState(data);
+  if (!state) return Fail(state.error());
+  Status s = state->registry->SetHold(name, days);
+  return s.ok() ? 0 : Fail(s);
+}
+
 int TenantList(const std::string& data) {
   if (Status exists = CheckIsVault(data); !exists.ok()) return Fail(exists);
   auto config = LoadVaultConfig(data);
@@ -167,7 +179,7 @@ int TenantList(const std::string& data) {
   auto usage = state->usage->All();
   if (!usage) return Fail(usage.error());
   TextTable table;
-  table.AddRow({"TENANT", "STORED", "QUOTA", "USED", "PLACEMENT"});
+  table.AddRow({"TENANT", "STORED", "QUOTA", "USED", "PLACEMENT", "HOLD"});
   for (const Tenant& t : state->registry->Tenants()) {
     const uint64_t stored = (*usage)[t.name];
     std::string used = "-";
@@ -176,7 +188,8 @@ int TenantList(const std::string& data) {
         t.placement.Describe() +
         (t.placement.copies > 1 ? " (" + std::to_string(t.placement.copies) + " copies)" : "");
     table.AddRow({t.name, FormatByteSize(stored),
-                  t.quota_bytes ? FormatByteSize(t.quota_bytes) : "none", used, placement});
+                  t.quota_bytes ? FormatByteSize(t.quota_bytes) : "none", used, placement,
+                  t.hold_days ? std::to_string(t.hold_days) + "d" : "none"});
   }
   std::cout << table.Render();
   return 0;
@@ -290,6 +303,29 @@ int Serve(const std::string& data, const std::string& listen) {
     sigwait(&stop_signals, &sig);
     if (sig == SIGTERM || sig == SIGINT) (*server)->Stop();
   });
+  // What deletion holds no longer keep goes for good, now and then.
+  std::mutex purge_mu;
+  std::condition_variable purge_wake;
+  bool stopping = false;
+  std::thread purger([&] {
+    if (config->hold_purge_interval_s == 0) return;
+    HeldStore held(store->get(), state->usage.get(), &metrics);
+    std::unique_lock lock(purge_mu);
+    while (!stopping) {
+      lock.unlock();
+      auto purged = held.PurgeAll(*state->registry, WallNs());
+      if (!purged) {
+        metrics.CountError("hold_purge");
+        std::cerr << "coffre-vault: hold purge: " << purged.error().message() << std::endl;
+      } else if (purged->objects > 0) {
+        std::cerr << "coffre-vault: hold purge: removed " << purged->objects << " object(s), "
+                  << FormatByteSize(purged->bytes) << ", whose hold has passed" << std::endl;
+      }
+      lock.lock();
+      purge_wake.wait_for(lock, std::chrono::seconds(config->hold_purge_interval_s),
+                          [&] { return stopping; });
+    }
+  });
   std::cerr << "storage: " << (*store)->Location() << std::endl;
   std::cerr << "state: " << state->location << std::endl;
   // One write, so that a script waiting for this line never reads half of it.
@@ -299,6 +335,12 @@ int Serve(const std::string& data, const std::string& listen) {
   // Run also returns on a server error: wake the stopper thread to end it.
   pthread_kill(stopper.native_handle(), SIGTERM);
   stopper.join();
+  {
+    std::lock_guard lock(purge_mu);
+    stopping = true;
+  }
+  purge_wake.notify_all();
+  purger.join();
   if (!ran.ok()) return Fail(ran);
   std::cerr << "coffre-vault: stopped" << std::endl;
   return 0;

@@ -18,6 +18,8 @@ int TenantQuota(const std::string& data, const std::string& name, const std::str
 // `tenant placement NAME LOCATIONS [--copies N]`: where its data may be.
 int TenantPlacement(const std::string& data, const std::string& name,
                     const std::string& locations, int copies);
+// Sets the tenant's deletion hold in days (0: none).
+int TenantHold(const std::string& data, const std::string& name, int days);
 int TenantList(const std::string& data);
 // Prints the new token alone on stdout.
 // `repo` "": the token reaches every repository of the tenant.

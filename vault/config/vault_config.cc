@@ -238,6 +238,8 @@ Status ApplyKey(const std::string& file, const std::string& key, const toml::val
     RETURN_IF_ERROR(RequireInt(where, v, 0, 1000000, &config->auth_failures_per_tenant));
   } else if (key == "auth_failure_window") {
     RETURN_IF_ERROR(RequireDuration(where, v, 1, 86400, &config->auth_failure_window_s));
+  } else if (key == "hold_purge_interval") {
+    RETURN_IF_ERROR(RequireDuration(where, v, 0, 7 * 86400, &config->hold_purge_interval_s));
   } else if (key == "metrics_token") {
     RETURN_IF_ERROR(RequireString(where, v, &config->metrics_token));
   } else if (key == "node_name") {
@@ -458,6 +460,11 @@ std::string DefaultVaultToml() {
 #auth_failures_per_address = 20
 #auth_failures_per_tenant = 100
 #auth_failure_window = "1m"
+
+# How often serve removes for good what a tenant's deletion hold no longer
+# keeps (docs/vault.md, "Deletion hold"). 0: never; then run
+# `coffre-vault held purge` from cron. In a fleet, one node is enough.
+#hold_purge_interval = "1h"
 
 # A secret that lets a client outside the loopback interface read /metrics
 # (sent as "Authorization: Bearer ..."). Empty: loopback clients only.

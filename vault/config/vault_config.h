@@ -66,6 +66,9 @@ struct VaultConfig {
   int auth_failures_per_address = 20;
   int auth_failures_per_tenant = 100;
   int64_t auth_failure_window_s = 60;  // each bucket refills over this time
+  // How often `serve` removes what a deletion hold no longer keeps
+  // (HeldStore::PurgeAll); 0: never (`coffre-vault held purge` does).
+  int64_t hold_purge_interval_s = 3600;
   std::string metrics_token;       // "" : /metrics only from loopback
   std::string node_name;            // "" : the host's name (NodeName)
   std::string location;             // "fr-par"...; "" : none (docs/sovereignty.md)

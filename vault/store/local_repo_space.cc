@@ -58,18 +58,25 @@ class LocalRepoSpace : public RepoSpace {
     });
   }
 
-  Result<std::vector<std::string>> Repos(const std::string& tenant) override {
+  Result<std::vector<std::string>> Names(const std::string& tenant) override {
     std::vector<std::string> out;
     std::error_code ec;
     for (const auto& repo_dir : fs::directory_iterator(root_ + "/" + tenant, ec)) {
       const std::string repo = repo_dir.path().filename().string();
-      if (ValidateRepoName(repo).ok() && storage::LocalBackend::Open(PathOf(tenant, repo)))
+      if (IsStoredName(repo) && storage::LocalBackend::Open(PathOf(tenant, repo)))
         out.push_back(repo);
     }
     if (ec && ec != std::errc::no_such_file_or_directory)
       return Err(ErrnoStatus(ec.value(), "list " + root_ + "/" + tenant));
     std::sort(out.begin(), out.end());
     return out;
+  }
+
+  Status Remove(const std::string& tenant, const std::string& name) override {
+    std::error_code ec;
+    fs::remove_all(PathOf(tenant, name), ec);
+    if (ec) return ErrnoStatus(ec.value(), "remove " + PathOf(tenant, name));
+    return Status::Ok();
   }
 
   Status RemoveTemporaries() override {
@@ -91,7 +98,7 @@ class LocalRepoSpace : public RepoSpace {
       if (!ValidateTenantName(tenant).ok() || !tenant_dir.is_directory()) continue;
       for (const auto& repo_dir : fs::directory_iterator(tenant_dir.path(), ec)) {
         const std::string repo = repo_dir.path().filename().string();
-        if (!ValidateRepoName(repo).ok()) continue;
+        if (!IsStoredName(repo)) continue;
         auto opened = storage::LocalBackend::Open(PathOf(tenant, repo));
         if (!opened) continue;
         RETURN_IF_ERROR(fn(tenant, **opened));
@@ -99,6 +106,11 @@ class LocalRepoSpace : public RepoSpace {
     }
     if (ec) return ErrnoStatus(ec.value(), "list " + root_);
     return Status::Ok();
+  }
+
+  // A repository's name or a held area's: what a folder here may be.
+  static bool IsStoredName(const std::string& name) {
+    return ValidateRepoName(name).ok() || ParseHeldName(name).has_value();
   }
 
   std::string PathOf(const std::string& tenant, const std::string& repo) const {

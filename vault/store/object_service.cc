@@ -98,9 +98,14 @@ Result<ObjectService::PutOutcome> ObjectService::Put(const std::string& tenant,
 }
 
 Status ObjectService::Delete(const std::string& tenant, const std::string& repo,
-                             const storage::ObjectName& object) {
+                             const storage::ObjectName& object, int64_t wall_ns) {
   ASSIGN_OR_RETURN(storage::Backend * backend, store_->Find(tenant, repo));
   ASSIGN_OR_RETURN(uint64_t size, backend->Stat(object));
+  // Locks hold no data and a backup removes its own: they go at once.
+  if (object.kind != storage::ObjectKind::kLock) {
+    ASSIGN_OR_RETURN(Tenant t, registry_->FindTenant(tenant));
+    if (t.hold_days > 0) return held_.Hide(tenant, *backend, repo, object, size, wall_ns);
+  }
   RETURN_IF_ERROR(backend->Remove(object));
   Release(tenant, size);
   return Status::Ok();

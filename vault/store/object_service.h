@@ -15,6 +15,7 @@
 #include "core/base/status.h"
 #include "core/storage/backend.h"
 #include "vault/metrics/metrics.h"
+#include "vault/store/held_store.h"
 #include "vault/store/repo_store.h"
 #include "vault/store/usage_ledger.h"
 #include "vault/tenant/registry.h"
@@ -28,7 +29,7 @@ class ObjectService {
   ObjectService(RepoStore* store, Registry* registry, UsageLedger* usage, Metrics* metrics,
                 std::string location = "")
       : store_(store), registry_(registry), usage_(usage), metrics_(metrics),
-        location_(std::move(location)) {}
+        location_(std::move(location)), held_(store, usage, metrics) {}
 
   // Creates an empty repository; kAlreadyExists if there is one;
   // kPermissionDenied "placement: ..." if the tenant may not be stored here.
@@ -61,9 +62,12 @@ class ObjectService {
   Status CheckPut(const std::string& tenant, const std::string& repo,
                   const storage::ObjectName& object, uint64_t size);
 
-  // Removes the object and gives its bytes back to the tenant's quota.
+  // Removes the object and gives its bytes back to the tenant's quota; or,
+  // if the tenant has a deletion hold and the object is not a lock, hides
+  // it in the held area of today (HeldStore::Hide), its bytes still
+  // counted. `wall_ns` is the time of the delete (tests pick it).
   Status Delete(const std::string& tenant, const std::string& repo,
-                const storage::ObjectName& object);
+                const storage::ObjectName& object, int64_t wall_ns);
 
   // The repository's storage, for reads (stat, ranged load, list); kNotFound
   // if there is none.
@@ -83,6 +87,7 @@ class ObjectService {
   UsageLedger* const usage_;
   Metrics* const metrics_;
   const std::string location_;
+  HeldStore held_;
 };
 
 }  // namespace coffre::vault

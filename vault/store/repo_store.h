@@ -36,8 +36,20 @@ class RepoStore {
   // lives as long as the store.
   Result<storage::Backend*> Find(const std::string& tenant, const std::string& repo);
 
-  // The tenant's repositories, sorted.
-  Result<std::vector<std::string>> Repos(const std::string& tenant) { return space_->Repos(tenant); }
+  // The tenant's repositories, sorted (held areas are not repositories).
+  Result<std::vector<std::string>> Repos(const std::string& tenant);
+
+  // The held area of repository `repo` for `day` ("YYYYMMDD"), created if
+  // it does not exist yet. Only the deletion hold (held_store.h) uses
+  // these, and requests never reach them. Not kept open, unlike a
+  // repository: an area is removed once emptied, and may come back.
+  Result<std::unique_ptr<storage::Backend>> OpenHeld(const std::string& tenant,
+                                                     const std::string& repo,
+                                                     const std::string& day);
+  // The tenant's held areas, sorted by repository, then day.
+  Result<std::vector<HeldAreaName>> HeldAreas(const std::string& tenant);
+  // Removes a held area the caller emptied.
+  Status RemoveHeld(const std::string& tenant, const std::string& repo, const std::string& day);
   // Calls `fn` once per stored object with its tenant and size.
   Status Scan(const std::function<void(const std::string& tenant, uint64_t bytes)>& fn) {
     return space_->Scan(fn);

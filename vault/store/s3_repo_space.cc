@@ -60,19 +60,28 @@ class S3RepoSpace : public RepoSpace {
     });
   }
 
-  Result<std::vector<std::string>> Repos(const std::string& tenant) override {
+  Result<std::vector<std::string>> Names(const std::string& tenant) override {
     // Its keys a page at a time; only the markers' names are kept.
     const std::string base = prefix_ + "repos/" + tenant + "/";
     std::vector<std::string> out;
     RETURN_IF_ERROR(bucket_->List(base, [&](const std::string& key, uint64_t) {
       const std::string rest = key.substr(base.size());
       const size_t slash = rest.find('/');
-      if (slash != std::string::npos && rest.substr(slash + 1) == kMarker)
-        out.push_back(rest.substr(0, slash));
+      if (slash == std::string::npos) return Status::Ok();
+      // A held area is named by any of its keys: one whose marker went
+      // while an object was moved in must not be lost from sight.
+      const std::string name = rest.substr(0, slash);
+      if (rest.substr(slash + 1) == kMarker || ParseHeldName(name)) out.push_back(name);
       return Status::Ok();
     }));
     std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
+  }
+
+  Status Remove(const std::string& tenant, const std::string& name) override {
+    // Its objects are gone (the caller removed them): only the marker is left.
+    return bucket_->Delete(RepoPrefix(tenant, name) + kMarker, "held area " + tenant + "/" + name);
   }
 
   std::string Location() const override { return bucket_->Location() + prefix_; }

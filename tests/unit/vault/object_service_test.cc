@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/base/clock.h"
 #include "core/crypto/hash.h"
 #include "tests/support/random_data.h"
 #include "tests/support/run_together.h"
@@ -137,10 +138,10 @@ TEST_CASE("a delete gives the object's bytes back to the quota", "[unit][vault]"
   Fixture f(0);
   const Bytes data = testing::RandomBytes(6, 2000);
   REQUIRE(f.Put(Pack(data), data).has_value());
-  REQUIRE(f.service->Delete("acme", "main", Pack(data)).ok());
+  REQUIRE(f.service->Delete("acme", "main", Pack(data), WallNs()).ok());
   CHECK(f.Used() == 0);
-  CHECK(f.service->Delete("acme", "main", Pack(data)).code() == ErrorCode::kNotFound);
-  CHECK(f.service->Delete("acme", "nope", Pack(data)).code() == ErrorCode::kNotFound);
+  CHECK(f.service->Delete("acme", "main", Pack(data), WallNs()).code() == ErrorCode::kNotFound);
+  CHECK(f.service->Delete("acme", "nope", Pack(data), WallNs()).code() == ErrorCode::kNotFound);
 }
 
 TEST_CASE("uploads of one object at once store it once and count it once", "[unit][vault][tsan]") {
