@@ -64,7 +64,9 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, format::Lo
   ASSIGN_OR_RETURN(ObjectId id, repo.SaveLockRecord(lock));
   std::unique_ptr<RepoLock> held(new RepoLock(repo, lock, id, timing));
 
-  auto records = repo.ListLockRecords();
+  std::vector<std::string> warnings;
+  auto records =
+      repo.ListLockRecords([&](const std::string& line) { warnings.push_back(line); });
   if (!records) {
     // Only a prune needs to know the others; for any other run, the
     // cleanup below is a courtesy.
@@ -89,6 +91,9 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Repository& repo, format::Lo
     return Err(LockedError("another prune is running (host " + other->host + ", pid " +
                            std::to_string(other->pid) + "): try again when it is done"));
   }
+  // Listed after our lock was saved: the index load that follows may read
+  // its plans from here (Repository::KeepLockListing).
+  repo.KeepLockListing(std::move(*records), std::move(warnings));
   return held;
 }
 
@@ -116,6 +121,7 @@ RepoLock::~RepoLock() {
   }
   cv_.notify_all();
   refresher_.join();
+  repo_.DropLockListing();
   (void)repo_.backend().Remove({ObjectKind::kLock, current_.Hex()});
 }
 

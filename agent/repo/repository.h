@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -106,7 +107,8 @@ class Repository {
   // that cannot be read is reported through `warn` and skipped (its packs
   // then look unindexed and IndexOrphanPacks recovers them); one deleted
   // since the listing (a prune superseded it) is skipped silently; storage
-  // errors return. Plans are read before index objects (docs/prune.md).
+  // errors return. Plans are read before index objects (docs/prune.md),
+  // from the listing KeepLockListing kept if there is one.
   Status LoadIndex(const std::function<void(const std::string&)>& warn = {});
   // For readers (restore, check, ls, prune): adds the blobs of condemned
   // packs, read from their own headers, where no other pack has them. A
@@ -144,6 +146,15 @@ class Repository {
   Result<std::vector<LockListing>> ListLockRecords(
       const std::function<void(const std::string&)>& warn = {});
   Result<ObjectId> SaveLockRecord(const format::LockRecord& record);
+  // The listing of locks/ that RepoLock::Acquire made right after saving
+  // its lock, and what it would have warned: the next LoadIndex takes its
+  // plans from it instead of listing locks/ again, which saves a backup a
+  // LIST and a GET per lock over the line. That is as safe as a listing of
+  // its own (docs/prune.md, "Why no backup loses data": what matters is
+  // that the plans were listed after this run's lock was saved). Dropped
+  // by the lock's end (DropLockListing), so it never outlives its lock.
+  void KeepLockListing(std::vector<LockListing> records, std::vector<std::string> warnings);
+  void DropLockListing() { kept_locks_.reset(); }
 
   // A new HMAC context for blob ids (one per thread).
   std::unique_ptr<crypto::HmacSha256> NewHasher() const;
@@ -213,6 +224,11 @@ class Repository {
   ObjectId key_in_use_;
   IndexTable index_;
   std::set<PackId> condemned_;
+  struct KeptLockListing {
+    std::vector<LockListing> records;
+    std::vector<std::string> warnings;
+  };
+  std::optional<KeptLockListing> kept_locks_;
   PackReadCache read_cache_{32 << 20};
 };
 

@@ -84,10 +84,23 @@ Result<std::vector<IndexObject>> Repository::ReadIndexObjects(
   return out;
 }
 
+void Repository::KeepLockListing(std::vector<LockListing> records,
+                                 std::vector<std::string> warnings) {
+  kept_locks_ = KeptLockListing{std::move(records), std::move(warnings)};
+}
+
 Status Repository::LoadIndex(const std::function<void(const std::string&)>& warn) {
   // Plans first: a plan is published before the index objects that would
   // otherwise let its packs back in are rewritten, and deleted after.
-  ASSIGN_OR_RETURN(std::vector<LockListing> records, ListLockRecords(warn));
+  std::vector<LockListing> records;
+  if (kept_locks_) {
+    if (warn)
+      for (const std::string& line : kept_locks_->warnings) warn(line);
+    records = std::move(kept_locks_->records);
+    kept_locks_.reset();
+  } else {
+    ASSIGN_OR_RETURN(records, ListLockRecords(warn));
+  }
   std::set<PackId> condemned;
   for (const LockListing& listing : records)
     if (const auto* plan = std::get_if<format::PrunePlan>(&listing.record))
